@@ -1,0 +1,151 @@
+"""tap-pendo: a Singer tap for Pendo.
+
+main() parses the arguments, checks config, catalog and state before any
+request, then discovers or syncs. Errors a user can fix end the run with one
+line on stderr and exit code 1; the integration key never reaches any output.
+"""
+
+import argparse
+import json
+import logging
+import sys
+
+import singer
+from singer.catalog import Catalog
+
+from .client import PendoClient
+from .config import Config, load_config, unknown_keys
+from .discover import discover
+from .errors import CatalogError, ConfigError, StateError, UserError
+from .output import SingerWriter
+from .progress import Progress
+from .readers import RunContext
+from .state import check_state
+from .sync import selection, sync
+from .timefmt import ms_to_rfc3339, now_ms
+
+LOGGER = singer.get_logger()
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """singer-python's flags. Its own parse_args is not used because it loads the
+    files itself and fails with a traceback that does not say which file is wrong."""
+    parser = argparse.ArgumentParser(prog="tap-pendo", description="Singer tap for Pendo")
+    parser.add_argument("-c", "--config", required=True, help="Config file")
+    parser.add_argument("-s", "--state", help="State file")
+    parser.add_argument("-p", "--properties", help="Catalog file (deprecated: use --catalog)")
+    parser.add_argument("--catalog", help="Catalog file")
+    parser.add_argument("-d", "--discover", action="store_true", help="Print a catalog")
+    return parser.parse_args(argv)
+
+
+def load_json_file(path: str, what: str, error):
+    """Parse a JSON file, or raise `error` with a one-line message naming the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise error(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise error(f"the {what} file {path} is not valid JSON ({exc})") from None
+
+
+def load_catalog(path: str) -> Catalog:
+    """A Catalog from a file, with a clear error when it is not one."""
+    raw = load_json_file(path, "catalog", CatalogError)
+    if not isinstance(raw, dict) or not isinstance(raw.get("streams"), list):
+        raise CatalogError(
+            f"{path} is not a Singer catalog (no 'streams' list): run tap-pendo --discover"
+        )
+    try:
+        return Catalog.from_dict(raw)
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise CatalogError(
+            f"{path} is not a Singer catalog ({exc}): run tap-pendo --discover"
+        ) from None
+
+
+class RedactKey(logging.Filter):
+    """Replaces the integration key in every log record, wherever it came from."""
+
+    def __init__(self, key: str):
+        super().__init__()
+        self.key = key
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.key in message:
+            record.msg = message.replace(self.key, "<integration key>")
+            record.args = ()
+        return True
+
+
+def fetch_metadata_docs(client: PendoClient) -> dict:
+    """The account and visitor metadata schemas, for custom fields."""
+    docs = {}
+    for kind, stream in (("account", "metadata_accounts"), ("visitor", "metadata_visitors")):
+        document = client.get_json(f"/api/v1/metadata/schema/{kind}", stream)
+        if not isinstance(document, dict):
+            raise UserError(f"Pendo's metadata schema for {kind} is not a JSON object")
+        docs[kind] = document
+    return docs
+
+
+def run(args: argparse.Namespace) -> None:
+    """Discover or sync, once every input is known to be usable."""
+    raw_config = load_json_file(args.config, "config", ConfigError)
+    config: Config = load_config(raw_config)
+    for handler in logging.getLogger().handlers + LOGGER.handlers:
+        handler.addFilter(RedactKey(config.integration_key))
+    for key in unknown_keys(raw_config):
+        LOGGER.warning("config key '%s' is not one tap-pendo knows; it is ignored", key)
+    if args.discover:
+        client = PendoClient(config)
+        catalog = discover(config.period, fetch_metadata_docs(client))
+        json.dump(catalog.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    catalog_path = args.catalog or args.properties
+    if not catalog_path:
+        raise CatalogError("pass --catalog CATALOG (make one with tap-pendo --discover)")
+    catalog = load_catalog(catalog_path)
+    state = check_state(
+        load_json_file(args.state, "state", StateError) if args.state else None, config.period
+    )
+    selected = selection(catalog, config.period)
+    if not selected:
+        LOGGER.warning("no stream is selected in the catalog: nothing to do")
+    client = PendoClient(config)
+    progress = Progress()
+    started = now_ms()
+    LOGGER.info("sync starts at %s with %s", ms_to_rfc3339(started), config)
+    ctx = RunContext(
+        config=config,
+        client=client,
+        state=state,
+        sync_start_ms=started,
+        selected=frozenset(s.stream.name for s in selected),
+        log_window=lambda stream, window, rows: progress.window_done(
+            stream, window.index, window.total, rows, ms_to_rfc3339(window.start_ms)
+        ),
+    )
+    writer = SingerWriter()
+    try:
+        sync(ctx, selected, json.loads(json.dumps(state)), writer, progress)
+    finally:
+        writer.flush()
+        progress.summary(dict(client.requests_by_stream), client.retries)
+
+
+def main(argv=None) -> None:
+    """The console script."""
+    args = parse_args(argv)
+    try:
+        run(args)
+    except UserError as error:
+        sys.stdout.flush()
+        LOGGER.critical(str(error))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        LOGGER.critical("interrupted: rerun with the last STATE to resume")
+        sys.exit(1)

@@ -1,0 +1,108 @@
+"""The catalog: bundled schemas, the period's field, and custom fields from Pendo."""
+
+import copy
+import json
+import os
+from functools import cache
+
+from singer import metadata
+from singer.catalog import Catalog
+
+from .streams import EVENT, METADATA, STREAMS, StreamDef, period_field
+
+SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
+METADATA_KINDS = {"accounts": "account", "visitors": "visitor"}
+# Pendo's metadata `Type` -> JSON schema of a field value.
+FIELD_TYPES = {
+    "time": {"type": ["null", "string"], "format": "date-time"},
+    "integer": {"type": ["null", "integer"]},
+    "float": {"type": ["null", "number"]},
+    "boolean": {"type": ["null", "boolean"]},
+    "string": {"type": ["null", "string"]},
+    "list": {"type": ["null", "array"]},
+}
+ANY_VALUE: dict = {}
+
+
+@cache
+def _bundled(name: str) -> str:
+    with open(os.path.join(SCHEMA_DIR, f"{name}.json"), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def bundled_schema(name: str) -> dict:
+    """A fresh copy of the schema shipped for `name`."""
+    return json.loads(_bundled(name))
+
+
+def stream_schema(stream: StreamDef, period: str, metadata_docs: dict) -> dict:
+    """The schema of `stream` under `period`, with Pendo's metadata fields merged in."""
+    schema = bundled_schema(stream.name)
+    properties = schema["properties"]
+    unused_period = "day" if period_field(period) == "hour" else "hour"
+    properties.pop(unused_period, None)
+    kind = METADATA_KINDS.get(stream.name)
+    if kind and kind in metadata_docs:
+        for group, fields in metadata_docs[kind].items():
+            _merge_group(properties, group, fields or {})
+    if stream.kind == METADATA:
+        kind = "account" if stream.name == "metadata_accounts" else "visitor"
+        for group in metadata_docs.get(kind, {}):
+            properties.setdefault(group, {"type": ["null", "object"]})
+    return schema
+
+
+def _merge_group(properties: dict, group: str, fields: dict) -> None:
+    column = properties.setdefault(f"metadata_{group}", {"type": ["null", "object"]})
+    group_properties = column.setdefault("properties", {})
+    for field, attributes in fields.items():
+        if field in group_properties:
+            continue  # the bundled schema knows Pendo's own fields better
+        declared = (attributes or {}).get("Type") if isinstance(attributes, dict) else None
+        group_properties[field] = copy.deepcopy(FIELD_TYPES.get(declared, ANY_VALUE))
+
+
+def stream_metadata(stream: StreamDef, schema: dict, period: str) -> list:
+    """Standard Singer metadata for one stream."""
+    keys = list(stream.keys(period))
+    replication_key = stream.bookmark_key(period)
+    mdata = metadata.get_standard_metadata(
+        schema=schema,
+        key_properties=keys,
+        valid_replication_keys=[replication_key] if replication_key else None,
+        replication_method="INCREMENTAL" if replication_key else "FULL_TABLE",
+    )
+    mdata = metadata.to_map(mdata)
+    for field in schema["properties"]:
+        automatic = field in keys or field == replication_key
+        mdata = metadata.write(
+            mdata, ("properties", field), "inclusion", "automatic" if automatic else "available"
+        )
+    if stream.parent:
+        mdata = metadata.write(mdata, (), "parent-tap-stream-id", stream.parent)
+    if stream.kind == EVENT and stream.replication_key != "browser_time":
+        mdata = metadata.write(mdata, (), "period", period)
+    return metadata.to_list(mdata)
+
+
+def discover(period: str, metadata_docs: dict) -> Catalog:
+    """The catalog of all 15 streams."""
+    entries = []
+    for stream in STREAMS.values():
+        schema = stream_schema(stream, period, metadata_docs)
+        entries.append(
+            {
+                "tap_stream_id": stream.name,
+                "stream": stream.name,
+                "key_properties": list(stream.keys(period)),
+                "schema": schema,
+                "metadata": stream_metadata(stream, schema, period),
+                **(
+                    {"replication_key": stream.bookmark_key(period)}
+                    if stream.replication_key
+                    else {}
+                ),
+                "replication_method": "INCREMENTAL" if stream.replication_key else "FULL_TABLE",
+            }
+        )
+    return Catalog.from_dict({"streams": entries})

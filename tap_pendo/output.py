@@ -1,0 +1,53 @@
+"""Singer messages on stdout: RECORD lines buffered, flushed at every STATE.
+
+Messages are the ones singer-python writes (same types and keys). They are
+serialized with orjson, and records are framed with a precomputed prefix per
+stream, because json.dumps per row (singer.write_record) is the slowest step
+of a sync after parsing.
+"""
+
+import sys
+
+import orjson
+
+BUFFER_BYTES = 1 << 16
+
+
+class SingerWriter:
+    """Writes SCHEMA, RECORD and STATE messages to a binary stream."""
+
+    def __init__(self, stream=None):
+        self._out = stream or open(sys.stdout.fileno(), "wb", buffering=BUFFER_BYTES, closefd=False)
+        self._write = self._out.write
+        self._prefixes: dict = {}
+        self.records_written = 0
+
+    def schema(self, stream: str, schema: dict, key_properties, bookmark_properties=None) -> None:
+        """A SCHEMA message."""
+        message = {
+            "type": "SCHEMA",
+            "stream": stream,
+            "schema": schema,
+            "key_properties": list(key_properties),
+        }
+        if bookmark_properties:
+            message["bookmark_properties"] = list(bookmark_properties)
+        self._write(orjson.dumps(message) + b"\n")
+
+    def record(self, stream: str, record: dict) -> None:
+        """A RECORD message; buffered."""
+        prefix = self._prefixes.get(stream)
+        if prefix is None:
+            prefix = self._prefixes[stream] = (
+                b'{"type":"RECORD","stream":' + orjson.dumps(stream) + b',"record":'
+            )
+        self._write(prefix + orjson.dumps(record) + b"}\n")
+
+    def state(self, value: dict) -> None:
+        """A STATE message, flushed with every record before it."""
+        self._write(orjson.dumps({"type": "STATE", "value": value}) + b"\n")
+        self.flush()
+
+    def flush(self) -> None:
+        """Push everything written so far to the reader."""
+        self._out.flush()

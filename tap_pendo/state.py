@@ -1,0 +1,84 @@
+"""The state file: checked before any request, read with older taps' keys.
+
+`{"currently_syncing": stream|null, "bookmarks": {stream: {key: value, ...}}}`.
+Besides the replication key, a stream's bookmark may hold where an interrupted
+run stopped (`window_start`, `after`, `run_started`); those are gone once the
+stream finishes.
+"""
+
+import copy
+from typing import Optional
+
+from .errors import StateError
+from .streams import EVENT, PERIOD, STREAMS, StreamDef, period_field
+from .timefmt import parse_datetime_ms
+
+TIME_KEYS = ("window_start", "run_started")
+
+
+def check_state(state, period: str) -> dict:
+    """A deep copy of `state` once it is known to be usable under `period`."""
+    if state in (None, ""):
+        return {"bookmarks": {}}
+    if not isinstance(state, dict):
+        raise StateError('the state file must hold a JSON object such as {"bookmarks": {}}')
+    state = copy.deepcopy(state)
+    bookmarks = state.setdefault("bookmarks", {})
+    if bookmarks is None:
+        bookmarks = state["bookmarks"] = {}
+    if not isinstance(bookmarks, dict):
+        raise StateError("state 'bookmarks' must be an object of stream names")
+    unknown = sorted(name for name in bookmarks if name not in STREAMS)
+    if unknown and len(unknown) == len(bookmarks):
+        raise StateError(
+            f"the state holds bookmarks for {', '.join(unknown)}, which are not tap-pendo streams: "
+            "is it another tap's state? Pass tap-pendo's own state, or none for a full sync"
+        )
+    for name, bookmark in bookmarks.items():
+        if name in STREAMS:
+            _check_bookmark(STREAMS[name], bookmark, period)
+    current = state.get("currently_syncing")
+    if current is not None and current not in STREAMS:
+        state["currently_syncing"] = None
+    return state
+
+
+def _check_bookmark(stream: StreamDef, bookmark, period: str) -> None:
+    if not isinstance(bookmark, dict):
+        raise StateError(f"state bookmark of '{stream.name}' must be an object")
+    if stream.kind == EVENT and stream.replication_key == PERIOD:
+        other = "hour" if period_field(period) == "day" else "day"
+        if other in bookmark and period_field(period) not in bookmark:
+            raise StateError(
+                f"the state's '{stream.name}' bookmark is by '{other}', but config 'period' is "
+                f"{period}: set period back, or rename the bookmark key '{other}' to "
+                f"'{period_field(period)}' in the state (or drop the stream's bookmark to resync it)"
+            )
+    for key in (stream.bookmark_key(period), *stream.legacy_bookmark_keys, *TIME_KEYS):
+        if key in bookmark and bookmark[key] is not None:
+            try:
+                parse_datetime_ms(bookmark[key])
+            except ValueError:
+                raise StateError(
+                    f"state bookmark '{stream.name}.{key}' is {bookmark[key]!r}, not an RFC3339 "
+                    "date: fix it or remove it to sync the stream from start_date"
+                ) from None
+    position = bookmark.get("after")
+    if position is not None and not isinstance(position, list):
+        raise StateError(
+            f"state bookmark '{stream.name}.after' must be a list; remove it to restart"
+        )
+
+
+def bookmark_ms(state: dict, stream: StreamDef, period: str) -> Optional[int]:
+    """The stream's replication bookmark in epoch ms, under its key or an older tap's."""
+    bookmark = state.get("bookmarks", {}).get(stream.name) or {}
+    for key in (stream.bookmark_key(period), *stream.legacy_bookmark_keys):
+        if bookmark.get(key):
+            return parse_datetime_ms(bookmark[key])
+    return None
+
+
+def bookmark_value(state: dict, stream: StreamDef, key: str):
+    """Any other value of the stream's bookmark (`after`, `window_start`, ...)."""
+    return (state.get("bookmarks", {}).get(stream.name) or {}).get(key)

@@ -1,0 +1,248 @@
+"""One short, declarative definition per stream: the single place for each stream's
+key, replication key, Pendo source and paging order.
+
+`PERIOD` in a key or an order stands for the period's field, `day` or `hour`,
+which follows the config; `period_field()` is the one function that decides it.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+PERIOD = "<period>"
+
+ENTITY = "entity"  # aggregation source of entities, incremental on a timestamp
+METADATA = "metadata"  # the metadata schema document, full table
+EVENT = "event"  # aggregation source with a timeSeries, walked in windows
+HISTORY = "history"  # GET /visitor/{id}/history, one visitor-day per request
+
+
+def period_field(period: str) -> str:
+    """`day` for dayRange, `hour` for hourRange: the row field and the bookmark key."""
+    return "hour" if period == "hourRange" else "day"
+
+
+@dataclass(frozen=True)
+class StreamDef:
+    """What a stream is. Behaviour lives in sync.py; this is data only."""
+
+    name: str
+    kind: str
+    source: str  # aggregation source, or the path for GET streams
+    key_properties: tuple
+    replication_key: Optional[str] = None  # output column; PERIOD for the period field
+    # Pendo's path of the replication value inside a raw row.
+    replication_path: Optional[str] = None
+    # Pendo's field names that make a row unique, in keyset order (after the
+    # replication value): a total order, so pages never skip or repeat rows.
+    identity: tuple = ()
+    parent: Optional[str] = None
+    legacy_bookmark_keys: tuple = ()  # bookmark keys written by singer-io's tap-pendo
+
+    def keys(self, period: str) -> tuple:
+        """Primary key columns under `period` (a new tuple: nothing shared is ever mutated)."""
+        return tuple(period_field(period) if k == PERIOD else k for k in self.key_properties)
+
+    def bookmark_key(self, period: str) -> Optional[str]:
+        """The replication key column, which is also the key of the stream's bookmark."""
+        if self.replication_key == PERIOD:
+            return period_field(period)
+        return self.replication_key
+
+    def raw_replication_path(self, period: str) -> Optional[str]:
+        """Where the replication value sits in Pendo's row."""
+        if self.replication_path == PERIOD:
+            return period_field(period)
+        return self.replication_path
+
+
+_EVENT_IDENTITY = ("visitorId", "accountId", "appId", "server", "remoteIp", "userAgent")
+_BROWSER_EVENT_IDENTITY = (
+    "visitorId",
+    "accountId",
+    "appId",
+    "serverName",
+    "remoteIp",
+    "userAgent",
+    "guideId",
+    "guideStepId",
+    "type",
+    "url",
+)
+
+
+def _entity(name, source):
+    return StreamDef(
+        name=name,
+        kind=ENTITY,
+        source=source,
+        key_properties=("id",),
+        replication_key="last_updated_at",
+        replication_path="lastUpdatedAt",
+        identity=("id",),
+        legacy_bookmark_keys=("lastUpdatedAt",),
+    )
+
+
+STREAMS = {
+    s.name: s
+    for s in (
+        StreamDef(
+            name="accounts",
+            kind=ENTITY,
+            source="accounts",
+            key_properties=("account_id",),
+            replication_key="lastupdated",
+            replication_path="metadata.auto.lastupdated",
+            identity=("accountId",),
+        ),
+        StreamDef(
+            name="visitors",
+            kind=ENTITY,
+            source="visitors",
+            key_properties=("visitor_id",),
+            replication_key="lastupdated",
+            replication_path="metadata.auto.lastupdated",
+            identity=("visitorId",),
+        ),
+        _entity("features", "features"),
+        _entity("pages", "pages"),
+        _entity("guides", "guides"),
+        _entity("track_types", "trackTypes"),
+        StreamDef(
+            name="metadata_accounts",
+            kind=METADATA,
+            source="/api/v1/metadata/schema/account",
+            key_properties=(),
+        ),
+        StreamDef(
+            name="metadata_visitors",
+            kind=METADATA,
+            source="/api/v1/metadata/schema/visitor",
+            key_properties=(),
+        ),
+        StreamDef(
+            name="events",
+            kind=EVENT,
+            source="events",
+            key_properties=(
+                "account_id",
+                "server",
+                "remote_ip",
+                "visitor_id",
+                "app_id",
+                "user_agent",
+                PERIOD,
+            ),
+            replication_key=PERIOD,
+            replication_path=PERIOD,
+            identity=_EVENT_IDENTITY,
+        ),
+        StreamDef(
+            name="feature_events",
+            kind=EVENT,
+            source="featureEvents",
+            key_properties=(
+                "account_id",
+                "server",
+                "remote_ip",
+                "visitor_id",
+                PERIOD,
+                "feature_id",
+                "user_agent",
+                "app_id",
+            ),
+            replication_key=PERIOD,
+            replication_path=PERIOD,
+            identity=_EVENT_IDENTITY + ("featureId",),
+            parent="features",
+        ),
+        StreamDef(
+            name="page_events",
+            kind=EVENT,
+            source="pageEvents",
+            key_properties=(
+                "account_id",
+                "server",
+                "remote_ip",
+                "visitor_id",
+                PERIOD,
+                "page_id",
+                "user_agent",
+                "app_id",
+            ),
+            replication_key=PERIOD,
+            replication_path=PERIOD,
+            identity=_EVENT_IDENTITY + ("pageId",),
+            parent="pages",
+        ),
+        StreamDef(
+            name="track_events",
+            kind=EVENT,
+            source="trackEvents",
+            key_properties=(
+                "account_id",
+                "remote_ip",
+                "server",
+                "visitor_id",
+                PERIOD,
+                "track_type_id",
+                "user_agent",
+                "app_id",
+            ),
+            replication_key=PERIOD,
+            replication_path=PERIOD,
+            identity=_EVENT_IDENTITY + ("trackTypeId",),
+            parent="track_types",
+        ),
+        StreamDef(
+            name="guide_events",
+            kind=EVENT,
+            source="guideEvents",
+            # The seed's `server` is dropped: guide events carry `serverName`.
+            key_properties=(
+                "account_id",
+                "server_name",
+                "remote_ip",
+                "browser_time",
+                "visitor_id",
+                "guide_id",
+                "guide_step_id",
+                "type",
+                "url",
+                "app_id",
+                "user_agent",
+            ),
+            replication_key="browser_time",
+            replication_path="browserTime",
+            identity=("browserTime",) + _BROWSER_EVENT_IDENTITY,
+            parent="guides",
+        ),
+        StreamDef(
+            name="poll_events",
+            kind=EVENT,
+            source="pollEvents",
+            key_properties=(
+                "account_id",
+                "remote_ip",
+                "visitor_id",
+                "browser_time",
+                "poll_id",
+                "app_id",
+                "server_name",
+                "user_agent",
+            ),
+            replication_key="browser_time",
+            replication_path="browserTime",
+            identity=("browserTime",) + _BROWSER_EVENT_IDENTITY + ("pollId",),
+            parent="guides",
+        ),
+        StreamDef(
+            name="visitor_history",
+            kind=HISTORY,
+            source="/api/v1/visitor/{visitor_id}/history",
+            key_properties=("visitor_id", "app_id", "ts", "type"),
+            replication_key="modified_ts",
+            parent="visitors",
+        ),
+    )
+}
