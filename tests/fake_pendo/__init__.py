@@ -1,0 +1,100 @@
+"""A fake Pendo v1 API for the tests, the demo and the benchmark.
+
+    with FakePendo(seed=1, scale=0.1) as fake:
+        requests.post(fake.url + "/api/v1/aggregation",
+                      headers={"x-pendo-integration-key": fake.key}, json=...)
+        fake.advance(hours=6)
+        expected = fake.truth("accounts")
+
+`python -m tests.fake_pendo` serves the same from a command line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .server import FakePendoServer
+
+
+class FakePendo:
+    """A generated dataset served on 127.0.0.1; a context manager that starts and stops it.
+
+    `seed`, `scale`, `days`, `tz`, `start_ms` and `counts` shape the dataset;
+    `latency` (seconds per request) and `faults` (FaultSettings names, e.g.
+    `{"p429": 0.1}`) shape the answers. Faults draw from their own random
+    stream, seeded with `fault_seed` (default: `seed`).
+    """
+
+    def __init__(
+        self,
+        key: str = "test-key",
+        seed: int = 1,
+        scale: float = 1.0,
+        days: int = 30,
+        tz: str = "America/New_York",
+        latency: float = 0.0,
+        faults: dict | None = None,
+        start_ms: int | None = None,
+        counts: dict | None = None,
+        *,
+        port: int = 0,
+        fault_seed: int | None = None,
+    ):
+        # Imported here so that the engine and the server import without the dataset.
+        from .dataset import Dataset
+
+        self.key = key
+        self.dataset = Dataset(
+            seed=seed, scale=scale, days=days, tz=tz, start_ms=start_ms, counts=counts
+        )
+        self.server = FakePendoServer(
+            self.dataset,
+            key,
+            port=port,
+            latency=latency,
+            faults=faults,
+            fault_seed=seed if fault_seed is None else fault_seed,
+            truth=self.truth,
+        )
+
+    def start(self) -> FakePendo:
+        """Serve on 127.0.0.1 (the port given, or a free one) in a daemon thread."""
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection."""
+        self.server.stop()
+
+    def __enter__(self) -> FakePendo:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. `http://127.0.0.1:PORT`."""
+        return self.server.url
+
+    def advance(self, hours: float) -> None:
+        """Move the fake's clock on; new activity appears."""
+        self.dataset.advance(hours)
+
+    @property
+    def log(self) -> dict:
+        """A snapshot of the request log (see `RequestLog.snapshot`)."""
+        return self.server.log.snapshot()
+
+    def reset_log(self) -> None:
+        self.server.log.reset()
+
+    def set_faults(self, **settings: Any) -> None:
+        """Change fault probabilities, `slow_seconds`, `retry_after` or `latency` at run time."""
+        self.server.faults.update(**settings)
+
+    def truth(self, stream: str, **settings: Any) -> list:
+        """The rows a correct tap emits for `stream` under these settings (see truth.truth)."""
+        from .truth import truth
+
+        return truth(self.dataset, stream, **settings)
