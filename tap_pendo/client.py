@@ -90,7 +90,7 @@ class PendoClient:
 
     def get_json(self, path: str, stream: str, params: Optional[dict] = None, quiet=False):
         """GET a small JSON document, retrying the whole request on any failure."""
-        label = f"{stream} GET {path}"
+        label = stream
         return self.with_retries(
             label, lambda: self._get_json_once(path, stream, label, params, quiet)
         )
@@ -146,7 +146,7 @@ class PendoClient:
             self._wait_for_rate_limit()
             with self._lock:
                 self.requests_by_stream[stream] += 1
-            (LOGGER.debug if quiet else LOGGER.info)("%s %s %s", method, path, label)
+            (LOGGER.debug if quiet else LOGGER.info)("%s %s (%s)", method, path, label)
             try:
                 response = self.session.request(
                     method,
@@ -204,4 +204,5 @@ def _snippet(body: bytes) -> str:
 
 def _describe(error: BaseException) -> str:
     """A short description of a network error, without request headers."""
-    return f"{type(error).__name__}: {str(error)[:200]}"
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:200]}"

@@ -48,9 +48,11 @@ def keyset_rows(
 ) -> Iterator[Union[dict, PageDone]]:
     """Rows of `source` matching `where`, in `order`, page by page; a PageDone after each page."""
     failures = 0
+    source_name = next(iter(source["source"]))
     while True:
         body = request_body(stream, keyset_page(source, where, order, position, limit))
-        label = f"{detail} page after {position}" if position is not None else f"{detail} page 1"
+        page = f"after {position}" if position is not None else "from the start"
+        label = f"source {source_name} {detail} {page}".replace("  ", " ")
         count = 0
         last = None
         try:
