@@ -23,3 +23,8 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venvs .demo .bench .pg
+
+# Real targets, PostgreSQL, Meltano and singer-check-tap (issue 8).
+-include make/ecosystem.mk
+# make bench (issue 7).
+-include make/bench.mk
