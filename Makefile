@@ -3,8 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_DEPS :=
 
-.PHONY: install demo test test-unit test-fake lint bench clean
+# Real targets, PostgreSQL, Meltano and singer-check-tap (issue 8); they add to TEST_DEPS.
+-include make/ecosystem.mk
+# make bench (issue 7).
+-include make/bench.mk
+
+.PHONY: install demo test lint clean
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -14,17 +20,15 @@ $(STAMP): setup.py
 
 install: $(STAMP)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+demo: $(STAMP)
+	$(BIN)/python -m tests.demo
+
+test: $(STAMP) $(TEST_DEPS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check tap_pendo tests bench
 	$(BIN)/ruff format --check tap_pendo tests bench
 
 clean:
-	rm -rf $(VENV) .venvs .demo .bench .pg
-
-# Real targets, PostgreSQL, Meltano and singer-check-tap (issue 8).
--include make/ecosystem.mk
-# make bench (issue 7).
--include make/bench.mk
+	rm -rf $(VENV) .venvs .demo .bench
