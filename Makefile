@@ -21,7 +21,7 @@ $(STAMP): setup.py
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m tests.demo
+	$(BIN)/python scripts/demo.py
 
 test: $(STAMP) $(TEST_DEPS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
