@@ -9,21 +9,24 @@ _EPOCH_DAY = date(1970, 1, 1)
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
 )
-# Dates repeat across rows (every row of a day shares it), so the calendar
-# arithmetic is done once per day; the time of day is plain integer maths.
-_date_text: dict = {}
+MINUTE_MS = 60_000
+# Times of one sync share their minutes: the text up to the minute is made
+# once per minute, the seconds and milliseconds come from a table.
+_minute_text: dict = {}
+_SECONDS_TEXT = tuple(f"{ms // 1000:02d}.{ms % 1000:03d}000Z" for ms in range(MINUTE_MS))
 
 
 def ms_to_rfc3339(ms: int) -> str:
     """`1543726800000` -> `'2018-12-02T05:00:00.000000Z'`, the format singer-python writes."""
-    day, rest = divmod(ms, DAY_MS)
-    text = _date_text.get(day)
+    minute, rest = divmod(ms, MINUTE_MS)
+    text = _minute_text.get(minute)
     if text is None:
-        text = _date_text[day] = (_EPOCH_DAY + timedelta(days=day)).isoformat()
-    hours, rest = divmod(rest, HOUR_MS)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{text}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}000Z"
+        if len(_minute_text) > 500_000:
+            _minute_text.clear()
+        day, minutes = divmod(minute, 1440)
+        date_text = (_EPOCH_DAY + timedelta(days=day)).isoformat()
+        text = _minute_text[minute] = f"{date_text}T{minutes // 60:02d}:{minutes % 60:02d}:"
+    return text + _SECONDS_TEXT[rest]
 
 
 def parse_datetime_ms(text: str) -> int:

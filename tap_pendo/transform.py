@@ -75,9 +75,18 @@ def _nullable(nullable: bool, convert: Callable) -> Callable:
     return converter
 
 
+_recent_times: dict = {}
+
+
 def _to_datetime(value):
     if type(value) is int:
-        return ms_to_rfc3339(value)
+        # Period starts repeat on every row of a period: remember recent ones.
+        text = _recent_times.get(value)
+        if text is None:
+            if len(_recent_times) > 4096:
+                _recent_times.clear()
+            text = _recent_times[value] = ms_to_rfc3339(value)
+        return text
     if isinstance(value, float) and value.is_integer():
         return ms_to_rfc3339(int(value))
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
@@ -149,6 +158,24 @@ def _object_converter(schema: dict, rename_nested: bool) -> Callable:
     return convert
 
 
+def unchanged_type(schema: dict, rename_nested=True):
+    """The Python type whose values already fit `schema` as they are (the fast path), or None."""
+    types = _types(schema) - {"null"}
+    if len(types) != 1 or schema.get("format") == "date-time":
+        return None
+    (kind,) = types
+    if kind in ("object", "array") and rename_nested:
+        return None  # names inside must be renamed
+    return {
+        "string": str,
+        "integer": int,
+        "boolean": bool,
+        "number": float,
+        "object": dict,
+        "array": list,
+    }[kind]
+
+
 def metadata_group_converter(schema: dict) -> Callable:
     """Convert one metadata group: field names kept, values typed by the field's schema."""
     fields = {name: value_converter(s) for name, s in (schema.get("properties") or {}).items()}
@@ -166,11 +193,22 @@ def metadata_group_converter(schema: dict) -> Callable:
     return convert
 
 
+class _Nothing:
+    """A type no value has: fields that always need their converter."""
+
+
+_NOTHING = _Nothing
+_SKIP = (None,)  # the plan entry of a name that is not a selected column
+MAX_ROW_SHAPES = 256  # compiled functions per stream; rarer shapes take the slow path
+
+
 class RecordPlan:
     """Turns Pendo rows of one stream into records holding the selected columns.
 
-    `plan[raw_name] = (column, converter)` for plain fields; metadata groups of
-    accounts and visitors are expanded into `metadata_<group>` columns.
+    `plan[raw_name] = (column, unchanged_type, converter)` for plain fields:
+    a value of `unchanged_type` is copied, anything else goes through the
+    converter. Metadata groups of accounts and visitors are expanded into
+    `metadata_<group>` columns.
     """
 
     def __init__(
@@ -189,7 +227,10 @@ class RecordPlan:
             if metadata_rows and column.startswith("metadata_"):
                 continue
             rename = not verbatim and column not in VERBATIM_OBJECTS
-            self.fields[column] = value_converter(schema, rename_nested=rename)
+            self.fields[column] = (
+                unchanged_type(schema, rename) or _NOTHING,
+                value_converter(schema, rename_nested=rename),
+            )
         self.groups = {}
         if metadata_rows:
             self.groups = {
@@ -205,31 +246,68 @@ class RecordPlan:
             self.lift_lastupdated = (
                 value_converter(properties["lastupdated"]) if "lastupdated" in selected else None
             )
-        # raw camelCase name -> (column, converter), for every name seen so far.
+        # raw camelCase name -> (column, unchanged type, converter), or _SKIP.
         self._plan: dict = {}
+        # row keys -> compiled record function.
+        self._compiled: dict = {}
 
     def _entry(self, raw_name: str):
         column = snake(raw_name)
-        converter = self.fields.get(column)
-        entry = (column, converter) if converter is not None else None
+        field = self.fields.get(column)
+        entry = (column, *field) if field is not None else _SKIP
         self._plan[raw_name] = entry
         return entry
 
     def record(self, row: dict) -> dict:
         """One Singer record from one Pendo row."""
+        keys = tuple(row)
+        compiled = self._compiled.get(keys)
+        if compiled is None:
+            compiled = self._compile(keys)
+        try:
+            record = compiled(row)
+        except Unconvertible:
+            record = self._record_slowly(row)  # raises, naming the field
+        if self.metadata_rows:
+            self._add_metadata(row.get("metadata") or {}, record)
+        return record
+
+    def _compile(self, keys: tuple) -> Callable:
+        """Straight-line code for rows with exactly these keys, in this order.
+
+        Pendo sends the rows of one source with the same keys, so one function
+        serves nearly every row: unpack the values, copy those of the expected
+        type, convert the others. Only column names (quoted with repr) and
+        converters (passed in, not spelled) reach the generated source.
+        """
+        if len(self._compiled) >= MAX_ROW_SHAPES or not keys:
+            return self._record_slowly
+        env, items = {}, []
+        for i, raw_name in enumerate(keys):
+            entry = self._plan.get(raw_name) or self._entry(raw_name)
+            if entry is _SKIP:
+                continue
+            column, env[f"t{i}"], env[f"c{i}"] = entry
+            items.append(f"{column!r}: v{i} if type(v{i}) is t{i} else c{i}(v{i})")
+        values = ", ".join(f"v{i}" for i in range(len(keys)))
+        source = f"def compiled(row):\n    ({values},) = row.values()\n    return {{{', '.join(items)}}}\n"
+        exec(source, env)  # noqa: S102 - see the docstring
+        self._compiled[keys] = env["compiled"]
+        return env["compiled"]
+
+    def _record_slowly(self, row: dict) -> dict:
+        """The same record, field by field: for rare row shapes and to name a bad field."""
         plan = self._plan
         record = {}
         for raw_name, value in row.items():
-            entry = plan[raw_name] if raw_name in plan else self._entry(raw_name)
-            if entry is None:
+            entry = plan.get(raw_name) or self._entry(raw_name)
+            if entry is _SKIP:
                 continue
-            column, convert = entry
+            column, unchanged, convert = entry
             try:
-                record[column] = convert(value)
+                record[column] = value if type(value) is unchanged else convert(value)
             except Unconvertible as error:
                 raise self._error(column, error) from None
-        if self.metadata_rows:
-            self._add_metadata(row.get("metadata") or {}, record)
         return record
 
     def _add_metadata(self, metadata: dict, record: dict) -> None:
