@@ -26,13 +26,9 @@ LONGEST_PERIOD_MS = {"dayRange": 25 * HOUR_MS, "hourRange": HOUR_MS}
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The stream's bookmark, once every row before this point has been yielded.
+    """New bookmarks by stream name, once every row before this point has been yielded."""
 
-    `stream` names another stream than the reader's own (see history.py).
-    """
-
-    bookmark: dict
-    stream: Optional[str] = None
+    bookmarks: dict
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ class EntityScope:
 
     def progress(self, position: list) -> Checkpoint:
         """The bookmark while the walk is under way: unchanged, plus where it is."""
-        return Checkpoint({**self._kept(), "after": position}, self.stream.name)
+        return Checkpoint({self.stream.name: {**self._kept(), "after": position}})
 
     def finished(self, position: Optional[list]) -> Checkpoint:
         """The bookmark once the walk is over, `position` being its last row."""
@@ -126,8 +122,8 @@ class EntityScope:
             # Signposted: rows changed while this sync ran are read again next time.
             newest = min(newest, self.sync_start_ms - 1)
             if self.bookmark is None or newest > self.bookmark:
-                return Checkpoint({self.key: ms_to_rfc3339(newest)}, self.stream.name)
-        return Checkpoint(self._kept(), self.stream.name)
+                return Checkpoint({self.stream.name: {self.key: ms_to_rfc3339(newest)}})
+        return Checkpoint({self.stream.name: self._kept()})
 
     def _kept(self) -> dict:
         return {self.key: ms_to_rfc3339(self.bookmark)} if self.bookmark is not None else {}
@@ -188,8 +184,9 @@ def read_events(ctx: RunContext, stream: StreamDef) -> Iterator:
     params = source_params(config, stream)
     rows = 0
 
-    def bookmark(**progress):
-        return {key: ms_to_rfc3339(newest), **progress} if newest is not None else progress
+    def checkpoint(**progress):
+        kept = {key: ms_to_rfc3339(newest)} if newest is not None else {}
+        return Checkpoint({stream.name: {**kept, **progress}})
 
     for window in windows:
         source = agg.source_step(
@@ -203,11 +200,10 @@ def read_events(ctx: RunContext, stream: StreamDef) -> Iterator:
             ctx.client, stream.name, source, where, order, config.record_limit, position, detail
         ):
             if type(item) is PageDone:
-                if by_period and item.position:
-                    newest = max(newest or 0, item.position[0])
-                yield Checkpoint(
-                    bookmark(window_start=ms_to_rfc3339(window.start_ms), after=item.position)
-                )
+                last_period = optional_ms(item.position[0]) if item.position else None
+                if by_period and last_period is not None:
+                    newest = max(newest or last_period, last_period)
+                yield checkpoint(window_start=ms_to_rfc3339(window.start_ms), after=item.position)
             else:
                 if not by_period:
                     moment = optional_ms(item.get("browserTime"))
@@ -217,10 +213,10 @@ def read_events(ctx: RunContext, stream: StreamDef) -> Iterator:
                 yield item
         position = None
         ctx.log_window(stream.name, window, rows)
-        yield Checkpoint(bookmark(window_start=ms_to_rfc3339(window.end_ms)))
+        yield checkpoint(window_start=ms_to_rfc3339(window.end_ms))
     if newest is not None:
         newest = min(newest, ctx.sync_start_ms)
-    yield Checkpoint(bookmark())
+    yield checkpoint()
 
 
 def read_metadata_schema(ctx: RunContext, stream: StreamDef) -> Iterator:

@@ -156,7 +156,7 @@ def sync(
                 if not rows % PROGRESS_EVERY_ROWS:
                     progress.rows_written(name, rows)
             elif type(item) is Checkpoint:
-                bookmarks[item.stream or name] = item.bookmark
+                bookmarks.update(item.bookmarks)
                 writer.state(state)
             else:
                 writer.record(item.stream, plans[item.stream].record(item.row))
