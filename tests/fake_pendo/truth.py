@@ -1,0 +1,309 @@
+"""The ground truth: the Singer records a correct tap emits, per docs/DATA-CONTRACT.md.
+
+This is the contract implemented a second time, from the dataset's Pendo-shaped
+rows and independently of `tap_pendo`, so that the tap's output is compared
+with something other than itself. `truth()` gives the records of a full sync
+from `start_ms` at the dataset's current clock, with every field selected.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from .periods import HOUR_MS, period_field, period_starts, utc
+
+DAY_MS = 24 * HOUR_MS
+HISTORY_LIMIT_MS = 180 * DAY_MS
+ANONYMOUS_PREFIX = "_PENDO_T_"
+PERIOD = "<period>"  # stands for `day` or `hour` in a key
+
+PRIMARY_KEYS = {
+    "accounts": ["account_id"],
+    "visitors": ["visitor_id"],
+    "features": ["id"],
+    "pages": ["id"],
+    "guides": ["id"],
+    "track_types": ["id"],
+    "metadata_accounts": [],
+    "metadata_visitors": [],
+    "events": ["account_id", "server", "remote_ip", "visitor_id", "app_id", "user_agent", PERIOD],
+    "feature_events": [
+        "account_id", "server", "remote_ip", "visitor_id", PERIOD, "feature_id", "user_agent",
+        "app_id",
+    ],
+    "page_events": [
+        "account_id", "server", "remote_ip", "visitor_id", PERIOD, "page_id", "user_agent",
+        "app_id",
+    ],
+    "track_events": [
+        "account_id", "remote_ip", "server", "visitor_id", PERIOD, "track_type_id", "user_agent",
+        "app_id",
+    ],
+    "guide_events": [
+        "account_id", "server_name", "remote_ip", "browser_time", "visitor_id", "guide_id",
+        "guide_step_id", "type", "url", "app_id", "user_agent",
+    ],
+    "poll_events": [
+        "account_id", "remote_ip", "visitor_id", "browser_time", "poll_id", "app_id",
+        "server_name", "user_agent",
+    ],
+    "visitor_history": ["visitor_id", "app_id", "ts", "type"],
+}  # fmt: skip
+
+ENTITY_STREAMS = {
+    "features": "features",
+    "pages": "pages",
+    "guides": "guides",
+    "track_types": "trackTypes",
+}
+ENTITY_TIMES = ("created_at", "last_updated_at", "published_at", "reset_at")
+EVENT_STREAMS = {
+    "events": "events",
+    "feature_events": "featureEvents",
+    "page_events": "pageEvents",
+    "track_events": "trackEvents",
+    "guide_events": "guideEvents",
+    "poll_events": "pollEvents",
+}
+EVENT_TIMES = {"day", "hour", "first_time", "last_time", "browser_time", "guide_timestamp"}
+
+
+def primary_key(stream: str, period: str = "dayRange") -> list:
+    """The stream's key columns, from the contract's table; *period* is `day` or `hour`."""
+    return [period_field(period) if name == PERIOD else name for name in PRIMARY_KEYS[stream]]
+
+
+@cache
+def snake(name: str) -> str:
+    """Pendo's camelCase to snake_case: `lastUpdatedAt` -> `last_updated_at`.
+
+    An underscore goes before a capital that follows a lower-case letter or a
+    digit, and before the last capital of a run that a lower-case letter follows.
+    """
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    name = re.sub(r"([A-Z])([A-Z][a-z])", r"\1_\2", name)
+    return name.lower()
+
+
+def rename(value):
+    """Rename every key, recursively through objects and arrays."""
+    if isinstance(value, dict):
+        return {snake(key): rename(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rename(item) for item in value]
+    return value
+
+
+def rfc3339(ms):
+    """Epoch ms as singer-python writes a date-time: RFC3339, UTC, microseconds."""
+    return None if ms is None else utc(ms).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def truth(
+    dataset,
+    stream: str,
+    period: str = "dayRange",
+    include_anonymous: bool = False,
+    app_ids=None,
+    start_ms: int = 0,
+    end_ms: int | None = None,
+) -> list:
+    """The records a correct tap emits for `stream` at the dataset's clock.
+
+    `app_ids` empty or None means every app. `end_ms` bounds the event streams only.
+    """
+    apps = set(app_ids) if app_ids else None
+    if stream in ("accounts", "visitors"):
+        return _people(dataset, stream, include_anonymous, apps, start_ms)
+    if stream in ENTITY_STREAMS:
+        return _entities(dataset, ENTITY_STREAMS[stream], apps, start_ms)
+    if stream in ("metadata_accounts", "metadata_visitors"):
+        return [_metadata_record(dataset.metadata_schema(stream[len("metadata_") : -1]))]
+    if stream in EVENT_STREAMS:
+        return _events(dataset, EVENT_STREAMS[stream], period, apps, start_ms, end_ms)
+    if stream == "visitor_history":
+        return _visitor_history(dataset, include_anonymous, apps, start_ms)
+    raise ValueError(f"unknown stream: {stream!r}")
+
+
+# ------------------------------------------------------------------ accounts, visitors
+
+
+def _people(dataset, stream: str, include_anonymous: bool, apps, start_ms: int) -> list:
+    kind = stream[:-1]  # account | visitor
+    id_field = f"{kind}Id"
+    schema = dataset.metadata_schema(kind)
+    records = []
+    for row in dataset.entities(stream):
+        if stream == "visitors" and _anonymous(row) and not include_anonymous:
+            continue
+        if stream == "accounts" and not _account_in_apps(dataset, row[id_field], apps):
+            continue
+        lastupdated = row["metadata"].get("auto", {}).get("lastupdated")
+        if lastupdated is not None and lastupdated < start_ms:
+            continue
+        record = {f"{kind}_id": row[id_field]}
+        if lastupdated is not None:
+            record["lastupdated"] = rfc3339(lastupdated)
+        record.update(_metadata_columns(row["metadata"], schema))
+        records.append(record)
+    return records
+
+
+def _anonymous(visitor_row: dict) -> bool:
+    return visitor_row["visitorId"].startswith(ANONYMOUS_PREFIX)
+
+
+def _account_in_apps(dataset, account_id: str, apps) -> bool:
+    """An account is read when it has activity in one of the apps (any app when None)."""
+    account_apps = dataset.account_apps(account_id)
+    return bool(account_apps) if apps is None else not account_apps.isdisjoint(apps)
+
+
+def _metadata_columns(metadata: dict, schema: dict) -> dict:
+    """`metadata_G` per group G; the `auto__<appId>` groups gathered in `metadata_auto_per_app`."""
+    columns = {}
+    per_app = {}
+    for group, fields in metadata.items():
+        if group.startswith("auto__"):
+            per_app[group[len("auto__") :]] = _convert_group(fields, schema.get("auto", {}))
+        else:
+            columns[f"metadata_{group}"] = _convert_group(fields, schema.get(group, {}))
+    if per_app:
+        columns["metadata_auto_per_app"] = per_app
+    return columns
+
+
+def _convert_group(fields: dict, types: dict) -> dict:
+    """Field names kept; values converted by their `Type` in the metadata schema."""
+    return {
+        name: _convert(value, types.get(name, {}).get("Type")) for name, value in fields.items()
+    }
+
+
+def _convert(value, type_):
+    if value is None:
+        return None
+    if type_ == "time":
+        return rfc3339(value)
+    if type_ == "integer":
+        return int(value)
+    if type_ == "float":
+        return float(value)
+    return value
+
+
+def _metadata_record(schema: dict) -> dict:
+    """The schema document: group and field names kept, attribute names renamed."""
+    return {
+        group: {name: rename(attributes) for name, attributes in fields.items()}
+        for group, fields in schema.items()
+    }
+
+
+# ------------------------------------------------------------ features, pages, ...
+
+
+def _entities(dataset, source: str, apps, start_ms: int) -> list:
+    records = []
+    for row in dataset.entities(source):
+        if apps is not None and row.get("appId") not in apps:
+            continue
+        updated = row.get("lastUpdatedAt")
+        if updated is not None and updated < start_ms:
+            continue
+        record = rename(row)
+        for name in ENTITY_TIMES:
+            if name in record:
+                record[name] = rfc3339(record[name])
+        records.append(record)
+    return records
+
+
+# ---------------------------------------------------------------------------- events
+
+
+def _events(dataset, source: str, period: str, apps, start_ms: int, end_ms) -> list:
+    records = []
+    for row in dataset.event_rows(source, period, _periods(dataset, period, start_ms, end_ms)):
+        if apps is None or row["appId"] in apps:
+            records.append(_event_record(row))
+    return records
+
+
+def _periods(dataset, period: str, start_ms: int, end_ms) -> list:
+    """Starts of the periods at or after start_ms, before end_ms, not after now.
+
+    Periods before the dataset's first activity are empty, and skipped.
+    """
+    first = max(start_ms, dataset.first_activity_ms())
+    last = dataset.now_ms + 1 if end_ms is None else min(end_ms, dataset.now_ms + 1)
+    return [s for s in period_starts(first, last, period, dataset.tz) if s >= start_ms]
+
+
+def _event_record(row: dict) -> dict:
+    """Top-level keys renamed, times converted; `parameters` and `properties` kept verbatim."""
+    record = {}
+    for key, value in row.items():
+        name = snake(key)
+        record[name] = rfc3339(value) if name in EVENT_TIMES else value
+    return record
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _history_eligible(row: dict, include_anonymous: bool) -> bool:
+    """Not do-not-process; anonymous only when included."""
+    if row["metadata"].get("pendo", {}).get("donotprocess"):
+        return False
+    return include_anonymous or not _anonymous(row)
+
+
+def _visitor_history(dataset, include_anonymous: bool, apps, start_ms: int) -> list:
+    """Items with ts at or after start_ms, in 24-hour slices from start_ms that Pendo still
+    keeps (a slice starting more than 180 days ago answers [])."""
+    oldest_slice = dataset.now_ms - HISTORY_LIMIT_MS
+    records = []
+    for row in dataset.entities("visitors"):
+        if not _history_eligible(row, include_anonymous):
+            continue
+        visitor_id = row["visitorId"]
+        for item in dataset.history_items(visitor_id):
+            ts = item["ts"]
+            if ts < start_ms or (apps is not None and item["appId"] not in apps):
+                continue
+            if start_ms + (ts - start_ms) // DAY_MS * DAY_MS < oldest_slice:
+                continue
+            record = rename(item)
+            record["ts"] = rfc3339(ts)
+            record["last_ts"] = rfc3339(item.get("lastTs"))
+            record["visitor_id"] = visitor_id
+            record["modified_ts"] = rfc3339(max(ts, item.get("lastTs") or ts))
+            records.append(record)
+    return records
+
+
+def active_visitor_days(dataset, start_ms: int, include_anonymous: bool = False) -> int:
+    """How many history requests a tap needs that asks only the days a visitor can have activity.
+
+    Per history-eligible visitor with lastvisit at or after start_ms: the
+    24-hour slices from start_ms (not starting after now, nor more than 180 days
+    ago) that overlap [max(firstvisit, start_ms), lastvisit].
+    """
+    now = dataset.now_ms
+    # The first slice index whose start is within the 180 days (a ceiling division).
+    first_kept = -((start_ms - (now - HISTORY_LIMIT_MS)) // DAY_MS)
+    total = 0
+    for row in dataset.entities("visitors"):
+        auto = row["metadata"].get("auto", {})
+        lastvisit = auto.get("lastvisit")
+        if not _history_eligible(row, include_anonymous) or lastvisit is None:
+            continue
+        if lastvisit < start_ms:
+            continue
+        low = (max(auto.get("firstvisit", start_ms), start_ms) - start_ms) // DAY_MS
+        high = (min(lastvisit, now) - start_ms) // DAY_MS
+        total += max(0, high - max(low, first_kept, 0) + 1)
+    return total
