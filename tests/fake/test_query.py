@@ -373,9 +373,14 @@ def test_now_and_counts():
     ]
 
 
-def test_starts_stop_at_a_given_instant():
+def test_starts_within_given_instants():
     series = resolve_time_series({"period": "hourRange", "first": 0, "last": "now()"}, NY, NOW)
     assert series.starts(until_ms=2 * HOUR) == [0, HOUR, 2 * HOUR]
+    hour = NOW - NOW % HOUR
+    assert series.starts(since_ms=NOW - HOUR - 1) == [hour - HOUR, hour]
+    day = 1_543_726_800_000
+    series = resolve_time_series({"period": "dayRange", "first": day, "count": 3}, NY, NOW)
+    assert series.starts(since_ms=day + 30 * HOUR) == [day + 24 * HOUR, day + 48 * HOUR]
 
 
 @pytest.mark.parametrize(

@@ -395,7 +395,7 @@ def _is_identified(value: Any) -> bool:
 
 
 def select_row(row: Row, getters: dict) -> Row:
-    """The named values of a row; a missing value is left out."""
+    """The named values of a row; a missing or null value is left out."""
     out = {}
     for name, get in getters.items():
         value = get(row)
@@ -484,12 +484,21 @@ class TimeSeries:
     hi: int
     tz: str
 
-    def starts(self, until_ms: int | None = None) -> list[int]:
-        """The period starts, ascending; with `until_ms`, only those not after it."""
+    def starts(self, since_ms: int | None = None, until_ms: int | None = None) -> list[int]:
+        """The period starts, ascending.
+
+        Only those of periods that contain or follow `since_ms`, and that start
+        no later than `until_ms`, when given: the periods where data can be.
+        """
+        lo = (
+            self.lo
+            if since_ms is None
+            else max(self.lo, period_start(since_ms, self.period, self.tz))
+        )
         hi = self.hi if until_ms is None else min(self.hi, until_ms + 1)
         if self.period == "hourRange":
-            return list(range(self.lo, max(hi, self.lo), HOUR_MS))
-        return list(period_starts(self.lo, hi, self.period, self.tz))
+            return list(range(lo, max(hi, lo), HOUR_MS))
+        return list(period_starts(lo, hi, self.period, self.tz))
 
 
 def _instant(value: Any, now_ms: int) -> int:

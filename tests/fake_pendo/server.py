@@ -209,12 +209,16 @@ def aggregation_body(start_time: int, rows: Iterable) -> Iterator[bytes]:
 
 
 def source_rows(dataset: Any, query: Any, now_ms: int) -> Iterable:
-    """The rows of the query's source as Pendo sees them: its parameters applied."""
+    """The rows of the query's source as Pendo sees them: its parameters applied.
+
+    Only the periods between the first activity and now reach the dataset: a
+    timeSeries from the epoch names half a million empty hours.
+    """
     source = query.source
     if source.time_series is None:
         rows = dataset.entities(source.name)
     else:
-        starts = source.time_series.starts(until_ms=now_ms)
+        starts = source.time_series.starts(since_ms=dataset.first_activity_ms(), until_ms=now_ms)
         rows = dataset.event_rows(source.name, source.time_series.period, starts)
     predicate = source_predicate(source, dataset.account_apps)
     return rows if predicate is None else filter(predicate, rows)
@@ -408,10 +412,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
-        if log:
+        if log:  # before the write, so that a client that has the answer sees it logged
             log.answered(status)
             log.sent(len(body))
+        self.wfile.write(body)
 
     def _send_chunked(self, pieces: Iterator[bytes]) -> None:
         """A 200 JSON answer sent piece by piece with chunked transfer encoding."""
@@ -421,8 +425,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             for piece in pieces:
                 if piece:
-                    self.wfile.write(b"%X\r\n%s\r\n" % (len(piece), piece))
                     log.sent(len(piece))
+                    self.wfile.write(b"%X\r\n%s\r\n" % (len(piece), piece))
         except ConnectionError:  # the client went away: nothing left to do
             raise
         except Exception:  # a bug while streaming: too late for a status, so break the body
@@ -436,8 +440,8 @@ class _Handler(BaseHTTPRequestHandler):
         log = self.fake.log
         self._start_json(close=True)
         log.answered(200)
-        self.wfile.write(b"%X\r\n%s\r\n0\r\n\r\n" % (len(prefix), prefix))
         log.sent(len(prefix))
+        self.wfile.write(b"%X\r\n%s\r\n0\r\n\r\n" % (len(prefix), prefix))
         self.close_connection = True
 
     def _start_json(self, close: bool = False) -> None:

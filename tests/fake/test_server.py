@@ -1,0 +1,446 @@
+"""The fake's HTTP server over a small, hand-made dataset: endpoints, auth, faults, log."""
+
+import http.client
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import ijson
+import pytest
+import requests
+
+from tests.fake_pendo.query import EVERY_APP
+from tests.fake_pendo.server import FakePendoServer, Faults
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "secret-key"
+HEADERS = {"x-pendo-integration-key": KEY, "content-type": "application/json"}
+DEFAULT_APP, OTHER_APP = -323232, 7
+HOUR = 3_600_000
+DAY0 = 1_699_938_000_000  # 14 Nov 2023 00:00 in New York
+NOW = DAY0 + 30 * HOUR  # 15 Nov 2023 06:00 in New York
+
+
+class StubDataset:
+    """The Dataset interface over a few fixed rows; `big` event rows on demand."""
+
+    tz = "America/New_York"
+    apps = [DEFAULT_APP, OTHER_APP]
+    default_app = DEFAULT_APP
+
+    def __init__(self, big=0):
+        self.now_ms = NOW
+        self.big = big
+        self.event_calls = []
+        self.apps_of = {"acme": {DEFAULT_APP}, "beta": {OTHER_APP}, "idle": set()}
+
+    def advance(self, hours):
+        self.now_ms += int(hours * HOUR)
+
+    def entities(self, source):
+        if source == "accounts":
+            return [{"accountId": a} for a in self.apps_of]
+        if source == "visitors":
+            return [{"visitorId": "v1"}, {"visitorId": "_PENDO_T_anon"}]
+        return [{"id": f"{source}-{app}", "appId": app} for app in self.apps]
+
+    def account_apps(self, account_id):
+        return self.apps_of[account_id]
+
+    def first_activity_ms(self):
+        return DAY0 - 24 * HOUR
+
+    def event_rows(self, source, period, starts):
+        self.event_calls.append((source, period, list(starts)))
+        field = "day" if period == "dayRange" else "hour"
+        for start in starts:
+            for app in self.apps:
+                for feature in ("f1", "f2"):
+                    yield {"visitorId": "v1", "appId": app, "featureId": feature, field: start}
+            for i in range(self.big):
+                yield {"visitorId": f"v{i}", "appId": DEFAULT_APP, "numEvents": i, field: start}
+
+    def metadata_schema(self, kind):
+        return {"custom": {f"{kind}_region": {"Type": "string"}}}
+
+    def history(self, visitor_id, starttime_ms):
+        return [{"type": "page", "ts": starttime_ms, "visitorId": visitor_id}]
+
+    def entity_list(self, kind, expand):
+        apps = self.apps if expand else [self.default_app]
+        return [{"kind": kind, "appId": app} for app in apps]
+
+
+def truth_stub(stream, **settings):
+    return [{"stream": stream, **settings}]
+
+
+@pytest.fixture
+def server():
+    fake = FakePendoServer(StubDataset(), KEY, truth=truth_stub).start()
+    yield fake
+    fake.stop()
+
+
+def aggregate(server, source, *steps, headers=HEADERS, time_series=None):
+    spec = dict(source)
+    if time_series:
+        spec["timeSeries"] = time_series
+    body = {"response": {"mimeType": "application/json"}}
+    body["request"] = {"requestId": "t", "pipeline": [{"source": spec}, *steps]}
+    return requests.post(f"{server.url}/api/v1/aggregation", json=body, headers=headers, timeout=10)
+
+
+def results(response):
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+DAY = {"period": "dayRange", "first": DAY0, "count": 1}
+
+
+# ---- auth ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, {"x-pendo-integration-key": "wrong"}])
+def test_a_missing_or_wrong_key_gets_403_with_an_empty_body(server, headers):
+    assert aggregate(server, {"accounts": None}, headers=headers).status_code == 403
+    for path in ("metadata/schema/account", "page", "visitor/v1/history?starttime=0", "nope"):
+        response = requests.get(f"{server.url}/api/v1/{path}", headers=headers, timeout=10)
+        assert (response.status_code, response.content) == (403, b"")
+    assert server.log.snapshot()["responses"]["4xx"] == 5
+
+
+# ---- aggregation ------------------------------------------------------------------------------
+
+
+def test_start_time_is_the_clock_and_results_pass_the_steps(server):
+    response = aggregate(server, {"features": {"appId": EVERY_APP}}, {"sort": ["-appId"]})
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert response.json() == {
+        "startTime": NOW,
+        "results": [
+            {"id": "features-7", "appId": OTHER_APP},
+            {"id": "features--323232", "appId": DEFAULT_APP},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        (None, [DEFAULT_APP]),
+        ({}, [DEFAULT_APP]),
+        ({"appId": OTHER_APP}, [OTHER_APP]),
+        ({"appId": [OTHER_APP, DEFAULT_APP]}, [DEFAULT_APP, OTHER_APP]),
+        ({"appId": EVERY_APP}, [DEFAULT_APP, OTHER_APP]),
+    ],
+)
+def test_app_id_forms(server, params, expected):
+    assert [r["appId"] for r in results(aggregate(server, {"pages": params}))] == expected
+
+
+def test_accounts_belong_to_the_apps_they_are_active_in(server):
+    def account_ids(params):
+        return [r["accountId"] for r in results(aggregate(server, {"accounts": params}))]
+
+    assert account_ids(None) == ["acme"]
+    assert account_ids({"appId": OTHER_APP}) == ["beta"]
+    assert account_ids({"appId": EVERY_APP}) == ["acme", "beta"]
+
+
+def test_an_entity_id_does_not_widen_the_apps(server):
+    rows = results(aggregate(server, {"featureEvents": {"featureId": "f1"}}, time_series=DAY))
+    assert rows == [{"visitorId": "v1", "appId": DEFAULT_APP, "featureId": "f1", "day": DAY0}]
+    rows = results(
+        aggregate(server, {"featureEvents": {"appId": EVERY_APP}}, time_series=DAY),
+    )
+    assert len(rows) == 4
+
+
+def test_visitors_identified(server):
+    ids = [r["visitorId"] for r in results(aggregate(server, {"visitors": {"identified": True}}))]
+    assert ids == ["v1"]
+    assert len(results(aggregate(server, {"visitors": None}))) == 2
+
+
+def test_time_series_periods_reach_the_dataset_from_first_activity_to_now(server):
+    series = {"period": "hourRange", "first": NOW - 2 * HOUR, "last": NOW + 10 * HOUR}
+    rows = results(aggregate(server, {"events": None}, time_series=series))
+    hours = [NOW - 2 * HOUR, NOW - HOUR, NOW]
+    assert server.dataset.event_calls == [("events", "hourRange", hours)]
+    assert sorted({r["hour"] for r in rows}) == hours
+    results(aggregate(server, {"events": None}, time_series={**DAY, "first": "now()"}))
+    assert server.dataset.event_calls[-1] == ("events", "dayRange", [DAY0 + 24 * HOUR])
+    everything = {"period": "dayRange", "first": 0, "last": "now()"}
+    results(aggregate(server, {"events": None}, time_series=everything))
+    days = [DAY0 - 24 * HOUR, DAY0, DAY0 + 24 * HOUR]
+    assert server.dataset.event_calls[-1] == ("events", "dayRange", days)
+
+
+@pytest.mark.parametrize(
+    "source, steps, message",
+    [
+        ({"accounts": None}, [{"skip": 10}], "unknown step type 'skip'"),
+        ({"accounts": None}, [{"filter": "accountId = 'acme'"}], "Cannot parse filter expression"),
+        ({"accounts": {"appId": "-323232"}}, [], "bad parameters for source type accounts"),
+        ({"visitors": {"appId": 7}}, [], "bad parameters for source type visitors"),
+        ({"events": None}, [], "bad parameters for source type events"),
+        ({"everything": None}, [], "bad parameters for source type everything"),
+    ],
+)
+def test_bad_requests_get_400_in_plain_text(server, source, steps, message):
+    response = aggregate(server, source, *steps)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == message
+
+
+def test_a_body_that_is_not_json_gets_400(server):
+    url = f"{server.url}/api/v1/aggregation"
+    assert requests.post(url, data=b"{", headers=HEADERS, timeout=10).status_code == 400
+
+
+def test_a_big_answer_is_streamed(server):
+    server.dataset.big = 200_000
+    body = {"request": {"pipeline": [{"source": {"events": None, "timeSeries": DAY}}]}}
+    started = time.monotonic()
+    with requests.post(
+        f"{server.url}/api/v1/aggregation", json=body, headers=HEADERS, stream=True, timeout=30
+    ) as response:
+        assert response.headers["transfer-encoding"] == "chunked"
+        response.raw.decode_content = True
+        count = sum(1 for _ in ijson.items(response.raw, "results.item"))
+    assert count == 200_002
+    assert time.monotonic() - started < 15
+    assert server.log.snapshot()["bytes_sent"] > 200_000 * 50
+
+
+def test_keep_alive(server):
+    connection = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
+    sockets = []
+    for _ in range(3):
+        connection.request("GET", "/api/v1/page", headers=HEADERS)
+        response = connection.getresponse()
+        assert (response.status, json.loads(response.read())[0]["kind"]) == (200, "page")
+        sockets.append(connection.sock)
+    connection.close()
+    assert sockets[0] is sockets[1] is sockets[2] is not None
+
+
+# ---- the other endpoints ------------------------------------------------------------------------
+
+
+def get(server, path, **kwargs):
+    return requests.get(f"{server.url}{path}", headers=HEADERS, timeout=10, **kwargs)
+
+
+def test_metadata_schema(server):
+    assert get(server, "/api/v1/metadata/schema/visitor").json() == {
+        "custom": {"visitor_region": {"Type": "string"}}
+    }
+    assert get(server, "/api/v1/metadata/schema/page").status_code == 404
+
+
+def test_history_decodes_the_visitor_id(server):
+    visitor = 'we/ird id@x "q" \\ é+'
+    response = get(server, f"/api/v1/visitor/{quote(visitor, safe='')}/history?starttime=123")
+    assert response.json() == [{"type": "page", "ts": 123, "visitorId": visitor}]
+    assert get(server, "/api/v1/visitor/a/b/history?starttime=1").status_code == 404
+    assert get(server, "/api/v1/visitor/v1/history").status_code == 400
+    assert get(server, "/api/v1/visitor/v1/history?starttime=soon").status_code == 400
+
+
+def test_entity_lists_with_and_without_expand(server):
+    assert [r["appId"] for r in get(server, "/api/v1/guide").json()] == [DEFAULT_APP]
+    for query in ("?expand=*", "?expand=%2A"):
+        expanded = get(server, f"/api/v1/tracktype{query}").json()
+        assert [r["appId"] for r in expanded] == [DEFAULT_APP, OTHER_APP]
+    assert get(server, "/api/v1/guides").status_code == 404
+
+
+# ---- faults ---------------------------------------------------------------------------------------
+
+
+def test_429_has_retry_after(server):
+    server.faults.update(p429=1.0, retry_after=3)
+    response = get(server, "/api/v1/page")
+    assert (response.status_code, response.headers["retry-after"]) == (429, "3")
+    assert server.log.snapshot()["faults"]["429"] == 1
+
+
+def test_5xx(server):
+    server.faults.update(p5xx=1.0)
+    statuses = {aggregate(server, {"accounts": None}).status_code for _ in range(20)}
+    assert statuses == {500, 502, 503}
+    assert server.log.snapshot()["responses"]["5xx"] == 20
+
+
+def test_reset_connection(server):
+    server.faults.update(preset=1.0)
+    with pytest.raises(requests.ConnectionError):
+        aggregate(server, {"accounts": None})
+    assert server.log.snapshot()["faults"]["reset"] == 1
+    server.faults.update(preset=0.0)
+    assert results(aggregate(server, {"accounts": None}))
+
+
+def test_truncated_body_is_json_that_fails_to_parse(server):
+    server.dataset.big = 5000
+    server.faults.update(ptruncate=1.0)
+    for _ in range(5):
+        response = aggregate(server, {"events": None}, time_series=DAY)
+        assert response.status_code == 200
+        assert response.content.startswith(b'{"startTime":%d,"results":[' % NOW)
+        with pytest.raises(ValueError):
+            json.loads(response.content)
+    empty = aggregate(server, {"accounts": None}, {"limit": 0})
+    assert empty.content == b'{"startTime":%d,"results":[' % NOW
+    with pytest.raises(ValueError):
+        json.loads(get(server, "/api/v1/metadata/schema/account").content)
+
+
+def test_slow_answers_and_latency(server):
+    server.faults.update(pslow=1.0, slow_seconds=0.5)
+    started = time.monotonic()
+    assert get(server, "/api/v1/page").status_code == 200
+    assert time.monotonic() - started >= 0.5
+    server.faults.update(pslow=0.0, latency=0.2)
+    started = time.monotonic()
+    assert get(server, "/api/v1/page").status_code == 200
+    assert 0.2 <= time.monotonic() - started < 0.5
+
+
+def test_faults_are_seeded():
+    def statuses(seed):
+        faults = Faults(seed, p429=0.3, p5xx=0.3)
+        return [fault and fault.kind for fault in (faults.draw() for _ in range(50))]
+
+    assert statuses(5) == statuses(5)
+    assert statuses(5) != statuses(6)
+    assert {"429", "5xx", None} == set(statuses(5))
+
+
+def test_faults_leave_control_endpoints_alone(server):
+    server.faults.update(p5xx=1.0)
+    assert requests.get(f"{server.url}/_fake/log", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("settings", [{"p429": 0.7, "p5xx": 0.7}, {"pslow": -1}, {"typo": 1}])
+def test_bad_fault_settings(server, settings):
+    with pytest.raises(ValueError):
+        server.faults.update(**settings)
+    response = requests.post(f"{server.url}/_fake/faults", json=settings, timeout=10)
+    assert response.status_code == 400
+
+
+# ---- log and control ----------------------------------------------------------------------------
+
+
+def test_the_log_counts_api_requests_only(server):
+    aggregate(server, {"accounts": None})
+    aggregate(server, {"featureEvents": None}, time_series=DAY)
+    aggregate(server, {"featureEvents": None}, {"skip": 1}, time_series=DAY)
+    get(server, "/api/v1/metadata/schema/account")
+    get(server, "/api/v1/visitor/v1/history?starttime=0")
+    get(server, "/api/v1/page?expand=*")
+    get(server, "/api/v2/unknown")
+    requests.get(f"{server.url}/_fake/log", timeout=10)
+    log = server.log.snapshot()
+    assert log["requests"] == {
+        "aggregation": 3,
+        "metadata": 1,
+        "history": 1,
+        "entity_list": 1,
+        "other": 1,
+    }
+    assert log["total"] == 7
+    assert (log["sources"]["accounts"], log["sources"]["featureEvents"]) == (1, 2)
+    assert log["responses"] == {"2xx": 5, "4xx": 2, "5xx": 0}
+    assert log["bytes_sent"] > 0
+    server.log.reset()
+    assert server.log.snapshot()["total"] == 0
+
+
+def test_control_endpoints(server):
+    aggregate(server, {"accounts": None})
+    assert requests.get(f"{server.url}/_fake/log", timeout=10).json()["total"] == 1
+    assert requests.post(f"{server.url}/_fake/log/reset", timeout=10).json()["total"] == 0
+    advanced = requests.post(f"{server.url}/_fake/advance?hours=2", timeout=10).json()
+    assert advanced == {"now_ms": NOW + 2 * HOUR}
+    assert aggregate(server, {"accounts": None}).json()["startTime"] == NOW + 2 * HOUR
+    faults = requests.post(f"{server.url}/_fake/faults", json={"p429": 0.5}, timeout=10).json()
+    assert faults["p429"] == 0.5
+    assert requests.get(f"{server.url}/_fake/faults", timeout=10).json() == faults
+    query = "stream=accounts&period=hourRange&include_anonymous=true&app_ids=1,-2&start=5&end=9"
+    assert requests.get(f"{server.url}/_fake/truth?{query}", timeout=10).json() == [
+        {
+            "stream": "accounts",
+            "period": "hourRange",
+            "include_anonymous": True,
+            "app_ids": [1, -2],
+            "start_ms": 5,
+            "end_ms": 9,
+        }
+    ]
+    assert requests.get(f"{server.url}/_fake/truth", timeout=10).status_code == 400
+    assert requests.get(f"{server.url}/_fake/nothing", timeout=10).status_code == 404
+    assert server.log.snapshot()["total"] == 1
+
+
+def test_stop_closes_idle_connections():
+    fake = FakePendoServer(StubDataset(), KEY).start()
+    url, session = f"{fake.url}/api/v1/page", requests.Session()
+    assert session.get(url, headers=HEADERS, timeout=10).ok
+    started = time.monotonic()
+    fake.stop()
+    assert time.monotonic() - started < 2
+    with pytest.raises(requests.ConnectionError):
+        session.get(url, headers=HEADERS, timeout=10)
+
+
+# ---- with the generated dataset ----------------------------------------------------------------
+
+
+@pytest.mark.fake_pendo(scale=0.05, key="k1")
+def test_the_facade_serves_the_generated_dataset(fake_pendo):
+    headers = {"x-pendo-integration-key": "k1"}
+    body = {"request": {"pipeline": [{"source": {"accounts": {"appId": EVERY_APP}}}]}}
+    url = f"{fake_pendo.url}/api/v1/aggregation"
+    first = requests.post(url, json=body, headers=headers, timeout=30).json()
+    assert first["startTime"] == fake_pendo.dataset.now_ms
+    assert first["results"]
+    fake_pendo.advance(6)
+    assert requests.post(url, json=body, headers=headers, timeout=30).json()["startTime"] == (
+        first["startTime"] + 6 * HOUR
+    )
+    assert fake_pendo.log["sources"]["accounts"] == 2
+    fake_pendo.reset_log()
+    fake_pendo.set_faults(p429=1.0)
+    assert requests.post(url, json=body, headers=headers, timeout=30).status_code == 429
+    assert fake_pendo.log["faults"]["429"] == 1
+
+
+def test_the_command_prints_its_url_and_stops_on_sigterm():
+    command = [sys.executable, "-m", "tests.fake_pendo", "--port", "0", "--scale", "0.05"]
+    command += ["--key", "cli-key", "--p5xx", "1", "--tz", "Europe/Paris"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        started = json.loads(process.stdout.readline())
+        assert started["key"] == "cli-key"
+        response = requests.get(
+            f"{started['url']}/api/v1/page",
+            headers={"x-pendo-integration-key": "cli-key"},
+            timeout=10,
+        )
+        assert response.status_code in (500, 502, 503)
+        assert requests.get(f"{started['url']}/_fake/log", timeout=10).json()["total"] == 1
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.stdout.close()
