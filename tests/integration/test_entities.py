@@ -28,7 +28,7 @@ def assert_matches_truth(fake, run, streams, config, **settings):
             assert by_key(got, key) == by_key(expected, key), f"{stream} differs from the truth"
         else:
             assert got == expected, f"{stream} differs from the truth"
-        assert len(got) == len(expected) > 0
+        assert len(got) == len(expected) > 0, stream
 
 
 @pytest.fixture(scope="module")
@@ -100,12 +100,15 @@ def test_hour_period_puts_hour_in_the_schema_and_keys(fake, tmp_path):
 def test_every_entity_row_exactly_once(fake, catalog, tmp_path, settings):
     settings = dict(settings)
     if settings.get("app_ids") == "APP2":
-        settings["app_ids"] = str(fake.dataset.apps[1])
+        # Two apps other than the default one, from far back enough to hold rows of each.
+        settings["app_ids"] = ",".join(str(a) for a in fake.dataset.apps[1:])
+        settings["start_date"] = "2020-01-01T00:00:00Z"
     config = base_config(fake, record_limit=PAGE, **settings)
     run = run_tap(fake, tmp_path, config, select(catalog, ENTITIES + METADATA)).ok()
     truth_settings = {
         "include_anonymous": settings.get("include_anonymous_visitors", False),
-        "app_ids": [int(settings["app_ids"])] if "app_ids" in settings else None,
+        "app_ids": [int(a) for a in settings["app_ids"].split(",")] if "app_ids" in settings
+        else None,
     }
     assert_matches_truth(fake, run, ENTITIES + METADATA, config, **truth_settings)
     # The rows that make paging hard really were there.
