@@ -138,7 +138,6 @@ DEFAULT_COUNTS = {
     "trackTypes": 40,
 }
 AGGREGATE_CACHE_ROWS = 2_000_000
-N_TRAP_VISITORS = 8
 
 # Activity by local hour of day on weekdays; weekends are quieter.
 HOURLY_ACTIVITY = (
@@ -232,6 +231,11 @@ TRACK_NAMES = ("Plan Upgraded", "Report Exported", "Invite Sent", "File Uploaded
                "Search Performed", "Trial Started", "Seat Added", "Payment Failed")  # fmt: skip
 GUIDE_EVENT_TYPES = ("guideSeen", "guideActivity", "guideAdvanced")
 POLL_TYPES = ("NPSRating", "FreeForm", "NumberScale")
+POLL_QUESTIONS = (
+    "How likely are you to recommend us?",
+    "What can we improve?",
+    "How easy was this?",
+)
 FREE_FORM_ANSWERS = ("Love it", "Too slow", "Missing export to PDF", "ok", "Très bien 👍")
 ROLES = ("admin", "editor", "viewer", "billing", "owner")
 REGIONS = ("EMEA", "NA", "APAC", "LATAM")
@@ -308,7 +312,6 @@ class Visitor:
     """A visitor's fixed profile. Its visits are tracked by the Dataset."""
 
     id: str
-    anonymous: bool
     donotprocess: bool
     accounts: list  # account indices, the primary first; empty without an account
     contexts: list  # context indices, the primary first
@@ -412,6 +415,8 @@ class Dataset:
             raise ValueError(f"unknown counts: {sorted(unknown)}")
         counts = {name: max(1, round(n * scale)) for name, n in DEFAULT_COUNTS.items()}
         counts.update(overrides)
+        if min(counts.values()) < 1:
+            raise ValueError(f"counts must be at least 1: {counts}")
         for name in ("accounts", *ENTITY_SOURCES):
             counts[name] = max(counts[name], len(self.apps))
         return counts
@@ -546,11 +551,7 @@ class Dataset:
             for k, poll_type in enumerate(POLL_TYPES):
                 poll = {
                     "id": _base62(rng, 10),
-                    "question": (
-                        "How likely are you to recommend us?",
-                        "What can we improve?",
-                        "How easy was this?",
-                    )[k],  # fmt: skip
+                    "question": POLL_QUESTIONS[k],
                     "numericResponses": list(range(11)) if k == 0 else [],
                     "attributes": {"type": poll_type},
                 }
@@ -664,7 +665,7 @@ class Dataset:
         """
         rng = self._rng("visitors")
         count = self._counts["visitors"]
-        power_end = N_TRAP_VISITORS + max(4, round(12 * count / 300))
+        power_end = len(TRAP_VISITOR_IDS) + max(4, round(12 * count / 300))
         tie_size = _tie_size(count)
         tie = self._tie["visitors"] = []
         tie_ms = self.start_ms - 2 * DAY_MS - 6_789
@@ -672,10 +673,10 @@ class Dataset:
         with_account = 0
         visitors = []
         for i in range(count):
-            power = N_TRAP_VISITORS <= i < power_end
+            power = len(TRAP_VISITOR_IDS) <= i < power_end
             regular = i >= power_end
             anonymous = regular and i % 8 == 3
-            donotprocess = i >= N_TRAP_VISITORS and i % 25 == 11
+            donotprocess = i >= len(TRAP_VISITOR_IDS) and i % 25 == 11
             old = regular and i % 20 == 17 and not anonymous and not donotprocess
             visitor_id = self._visitor_id(rng, i, anonymous)
             accounts = []
@@ -698,7 +699,6 @@ class Dataset:
             visitors.append(
                 Visitor(
                     id=visitor_id,
-                    anonymous=anonymous,
                     donotprocess=donotprocess,
                     accounts=accounts,
                     contexts=self._add_contexts(rng, i, visitor_id, accounts, power),
@@ -1116,7 +1116,10 @@ class Dataset:
         ids = [row["id"] for row in self._entities[target_source]] if target_source else None
         contexts = self._ctx_rows
         for start in starts:
-            flat = self._aggregate(source, start, add_periods(start, 1, period, self.tz))
+            end = add_periods(start, 1, period, self.tz)
+            if not self._may_have_units(start, end):
+                continue
+            flat = self._aggregate(source, start, end)
             for i in range(0, len(flat), 5):
                 key, first = flat[i], flat[i + 3]
                 visitor_id, account_id, app, server, ip, agent = contexts[key >> 24 if ids else key]
@@ -1140,6 +1143,13 @@ class Dataset:
                     if extra:
                         row[extra[0]] = extra[1]
                 yield row
+
+    def _may_have_units(self, start: int, end: int) -> bool:
+        """False for a period before the first activity or after now: it has no rows.
+
+        This keeps a request from 1970 on quick, and out of the cache.
+        """
+        return end > self.first_activity_ms() and start <= self.now_ms
 
     def _aggregate(self, source: str, start: int, end: int) -> array:
         """The rows of one period, flat: key, numEvents, numMinutes, firstTime, lastTime."""
@@ -1221,6 +1231,8 @@ class Dataset:
         rows_of = self._guide_event_rows if kind == GUIDE else self._poll_event_rows
         for start in starts:
             end = add_periods(start, 1, period, self.tz)
+            if not self._may_have_units(start, end):
+                continue
             for first, m, r in self._visible_units(kind, start, end):
                 common = self._guide_row_common(first, r, field, start)
                 yield from rows_of(first, m, r & TARGET_MASK, common)

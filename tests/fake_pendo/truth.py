@@ -9,9 +9,10 @@ from `start_ms` at the dataset's current clock, with every field selected.
 from __future__ import annotations
 
 import re
+import time
 from functools import cache
 
-from .periods import HOUR_MS, period_field, period_starts, utc
+from .periods import HOUR_MS, period_field, period_starts
 
 DAY_MS = 24 * HOUR_MS
 HISTORY_LIMIT_MS = 180 * DAY_MS
@@ -89,7 +90,10 @@ def snake(name: str) -> str:
 def rename(value):
     """Rename every key, recursively through objects and arrays."""
     if isinstance(value, dict):
-        return {snake(key): rename(item) for key, item in value.items()}
+        return {
+            snake(key): rename(item) if isinstance(item, (dict, list)) else item
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [rename(item) for item in value]
     return value
@@ -97,7 +101,10 @@ def rename(value):
 
 def rfc3339(ms):
     """Epoch ms as singer-python writes a date-time: RFC3339, UTC, microseconds."""
-    return None if ms is None else utc(ms).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if ms is None:
+        return None
+    seconds, millis = divmod(ms, 1000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}000Z"
 
 
 def truth(
@@ -278,8 +285,9 @@ def _visitor_history(dataset, include_anonymous: bool, apps, start_ms: int) -> l
                 continue
             record = rename(item)
             record["ts"] = rfc3339(ts)
-            record["last_ts"] = rfc3339(item.get("lastTs"))
             record["visitor_id"] = visitor_id
+            if "lastTs" in item:
+                record["last_ts"] = rfc3339(item["lastTs"])
             record["modified_ts"] = rfc3339(max(ts, item.get("lastTs") or ts))
             records.append(record)
     return records
