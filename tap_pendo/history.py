@@ -41,7 +41,7 @@ class HistoryScope:
 
     range_start_ms: int  # the first 24-hour slice starts here
     range_end_ms: int  # no slice starts at or after it
-    emit_from_ms: Optional[int]  # rows modified before it were written by an earlier run
+    bookmark_ms: Optional[int]  # where the last finished run started
     run_started_ms: int  # the bookmark once the run is over
     position: Optional[list]  # the last visitor an interrupted run finished
     app_ids: tuple
@@ -69,7 +69,11 @@ class HistoryScope:
         return [self.range_start_ms + k * DAY_MS for k in range(first, last + 1)]
 
     def rows(self, visitor_id: str, items: list) -> Iterator[dict]:
-        """History items as rows with their visitor and modifiedTs; new ones only."""
+        """History items as rows with their visitor and modifiedTs.
+
+        Items of the lookback day are written again: Pendo's history arrives
+        hours late, so an item older than the bookmark can be new to us.
+        """
         for item in items:
             if not isinstance(item, dict):
                 raise PendoError(
@@ -80,9 +84,6 @@ class HistoryScope:
                 continue
             moments = [optional_ms(item.get("ts")), optional_ms(item.get("lastTs"))]
             modified = max((m for m in moments if m is not None), default=None)
-            if self.emit_from_ms is not None and modified is not None:
-                if modified < self.emit_from_ms:
-                    continue
             yield {**item, "visitorId": visitor_id, "modifiedTs": modified}
 
     def progress(self, position: list) -> dict:
@@ -98,9 +99,9 @@ class HistoryScope:
         return {"modified_ts": ms_to_rfc3339(self.run_started_ms)}
 
     def _kept(self) -> dict:
-        if self.emit_from_ms is None:
+        if self.bookmark_ms is None:
             return {}
-        return {"modified_ts": ms_to_rfc3339(self.emit_from_ms)}
+        return {"modified_ts": ms_to_rfc3339(self.bookmark_ms)}
 
 
 def history_scope(ctx: RunContext, stream: StreamDef) -> HistoryScope:
@@ -114,7 +115,7 @@ def history_scope(ctx: RunContext, stream: StreamDef) -> HistoryScope:
     return HistoryScope(
         range_start_ms=max(low, ctx.sync_start_ms - HISTORY_DAYS * DAY_MS),
         range_end_ms=high,
-        emit_from_ms=bookmark,
+        bookmark_ms=bookmark,
         # A resumed run keeps the first attempt's start, so the bookmark never
         # passes what the interrupted attempt did not read.
         run_started_ms=parse_datetime_ms(run_started) if run_started else high,
