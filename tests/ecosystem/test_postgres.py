@@ -86,9 +86,9 @@ def check_tables(postgres, schema_name, fake, config, catalog, streams, loads: i
 
 
 ENTITIES_AND_METADATA = ALL_STREAMS[:8]
-# Known failures of the full set, each with the command that shows it (see the report
-# of issue 8). Remove the mark when they are fixed: it is strict, so the test fails
-# as soon as it passes.
+# Known failures of the full set (issue 8); `pytest tests/ecosystem/test_postgres.py
+# --runxfail` shows the first. Remove the mark when they are fixed: it is strict, so
+# the test fails as soon as it passes.
 KNOWN_FAILURES = pytest.mark.xfail(
     strict=True,
     reason=(
@@ -98,10 +98,7 @@ KNOWN_FAILURES = pytest.mark.xfail(
         "... violates not-null constraint'. "
         "2. poll_events.poll_response is typed [null, string, number]; the target makes it a double "
         "precision column and fails on text answers: 'invalid input syntax for type double "
-        "precision'. "
-        "3. visitor_history drops late-arriving items on an incremental run: items whose ts "
-        "is before the previous run's start but which arrived after it are read again "
-        "(lookback) but filtered out by modified_ts < bookmark."
+        "precision'."
     ),
 )
 
