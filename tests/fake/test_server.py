@@ -428,9 +428,13 @@ def test_the_facade_serves_the_generated_dataset(fake_pendo):
 def test_the_command_prints_its_url_and_stops_on_sigterm():
     command = [sys.executable, "-m", "tests.fake_pendo", "--port", "0", "--scale", "0.05"]
     command += ["--key", "cli-key", "--p5xx", "1", "--tz", "Europe/Paris"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     try:
-        started = json.loads(process.stdout.readline())
+        line = process.stdout.readline()
+        assert line, process.stderr.read()  # it died before listening: say why
+        started = json.loads(line)
         assert started["key"] == "cli-key"
         response = requests.get(
             f"{started['url']}/api/v1/page",
@@ -444,3 +448,4 @@ def test_the_command_prints_its_url_and_stops_on_sigterm():
     finally:
         process.kill()
         process.stdout.close()
+        process.stderr.close()

@@ -406,22 +406,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, body: bytes, headers: dict | None = None, log: RequestLog | None = None
     ) -> None:
-        """A whole answer with a Content-Length; plain text unless headers say otherwise."""
+        """A whole answer with a Content-Length; plain text unless headers say otherwise.
+
+        Logged before it is sent, so that a client that has the answer sees it logged.
+        """
+        if log:
+            log.answered(status)
+            log.sent(len(body))
         self.send_response(status)
         for name, value in {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if log:  # before the write, so that a client that has the answer sees it logged
-            log.answered(status)
-            log.sent(len(body))
         self.wfile.write(body)
 
     def _send_chunked(self, pieces: Iterator[bytes]) -> None:
         """A 200 JSON answer sent piece by piece with chunked transfer encoding."""
         log = self.fake.log
-        self._start_json()
         log.answered(200)
+        self._start_json()
         try:
             for piece in pieces:
                 if piece:
@@ -438,9 +441,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_cut(self, prefix: bytes) -> None:
         """A 200 whose JSON stops early, yet whose HTTP framing ends cleanly; then close."""
         log = self.fake.log
-        self._start_json(close=True)
         log.answered(200)
         log.sent(len(prefix))
+        self._start_json(close=True)
         self.wfile.write(b"%X\r\n%s\r\n0\r\n\r\n" % (len(prefix), prefix))
         self.close_connection = True
 
