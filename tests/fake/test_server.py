@@ -298,6 +298,8 @@ def test_truncated_body_is_json_that_fails_to_parse(server):
         assert response.content.startswith(b'{"startTime":%d,"results":[' % NOW)
         with pytest.raises(ValueError):
             json.loads(response.content)
+    assert aggregate(server, {"accounts": None}, {"skip": 1}).status_code == 400
+    assert server.log.snapshot()["faults"]["truncate"] == 5
     empty = aggregate(server, {"accounts": None}, {"limit": 0})
     assert empty.content == b'{"startTime":%d,"results":[' % NOW
     with pytest.raises(ValueError):

@@ -171,7 +171,8 @@ class RequestLog:
 
         `responses` counts answers by status class (injected 429 and 5xx
         included); a reset connection has no answer and counts only as a fault.
-        `bytes_sent` counts response bodies.
+        `faults` counts the faults injected (a drawn cut only where a body was
+        cut, not where the request got a 400). `bytes_sent` counts response bodies.
         """
         with self._lock:
             return {
@@ -328,7 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(403, b"", log=fake.log)
             return
         fault = fake.faults.draw()
-        if fault:
+        if fault and fault.kind != "truncate":  # a cut is logged only where a body is cut
             fake.log.fault(fault.kind)
         if fault and fault.kind == "429":
             headers = {"Retry-After": str(settings.retry_after)}
@@ -441,6 +442,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_cut(self, prefix: bytes) -> None:
         """A 200 whose JSON stops early, yet whose HTTP framing ends cleanly; then close."""
         log = self.fake.log
+        log.fault("truncate")
         log.answered(200)
         log.sent(len(prefix))
         self._start_json(close=True)
