@@ -177,18 +177,27 @@ def unchanged_type(schema: dict, rename_nested=True):
 
 
 def metadata_group_converter(schema: dict) -> Callable:
-    """Convert one metadata group: field names kept, values typed by the field's schema."""
-    fields = {name: value_converter(s) for name, s in (schema.get("properties") or {}).items()}
+    """Convert one metadata group: field names and values kept as the customer made them,
+    but typed by the field's schema (times from ms, integers from decimal strings)."""
+    fields = schema.get("properties") or {}
+
+    def entry_for(name: str) -> tuple:
+        if name not in fields:
+            return (name, COPY, None)
+        field = fields[name]
+        return (name, unchanged_type(field, False) or _NOTHING, value_converter(field, False))
+
+    mapper = ShapeMapper(entry_for)
 
     def convert(group):
         if group is None:
             return None
         if type(group) is not dict:
             raise Unconvertible(f"{group!r} is not an object")
-        return {
-            name: (fields[name](value) if name in fields else value)
-            for name, value in group.items()
-        }
+        try:
+            return mapper(group)
+        except Unconvertible:
+            return mapper.slowly(group)  # raises with the field's name
 
     return convert
 
@@ -199,15 +208,94 @@ class _Nothing:
 
 _NOTHING = _Nothing
 _SKIP = (None,)  # the plan entry of a name that is not a selected column
-MAX_ROW_SHAPES = 256  # compiled functions per stream; rarer shapes take the slow path
+MAX_ROW_SHAPES = 256  # compiled functions per mapper; rarer shapes take the slow path
+MAX_SEEN_SHAPES = 4096
+
+
+class COPY:
+    """The `unchanged type` of an entry whose value is copied as it is, whatever it is."""
+
+
+class ShapeMapper:
+    """dict -> dict by per-name entries `(out_name, unchanged_type, converter)` or _SKIP.
+
+    Pendo sends the rows of one source with the same keys, so the mapper
+    compiles straight-line code per key shape: unpack the values, copy those
+    of the unchanged type, convert the others. Only output names (quoted with
+    repr) reach the generated source; converters are passed in, not spelled.
+    """
+
+    def __init__(self, entry_for: Callable):
+        self._entry_for = entry_for
+        self._entries: dict = {}
+        self._compiled: dict = {}
+        self._seen_once: set = set()
+
+    def entry(self, name: str) -> tuple:
+        """The memoized entry of one input name."""
+        entry = self._entries.get(name)
+        if entry is None:
+            entry = self._entries[name] = self._entry_for(name)
+        return entry
+
+    def __call__(self, row: dict) -> dict:
+        keys = tuple(row)
+        compiled = self._compiled.get(keys)
+        if compiled is None:
+            # Compiling costs as much as mapping a hundred rows: only for shapes that recur.
+            if keys not in self._seen_once:
+                if len(self._seen_once) > MAX_SEEN_SHAPES:
+                    self._seen_once.clear()
+                self._seen_once.add(keys)
+                return self.slowly(row)
+            compiled = self._compile(keys)
+        return compiled(row)
+
+    def _compile(self, keys: tuple) -> Callable:
+        if len(self._compiled) >= MAX_ROW_SHAPES or not keys:
+            return self.slowly
+        env, items = {}, []
+        for i, name in enumerate(keys):
+            entry = self.entry(name)
+            if entry is _SKIP:
+                continue
+            out, unchanged, env[f"c{i}"] = entry
+            env[f"t{i}"] = unchanged
+            if unchanged is COPY:
+                items.append(f"{out!r}: v{i}")
+            else:
+                items.append(f"{out!r}: v{i} if type(v{i}) is t{i} else c{i}(v{i})")
+        values = ", ".join(f"v{i}" for i in range(len(keys)))
+        source = f"def compiled(row):\n    ({values},) = row.values()\n    return {{{', '.join(items)}}}\n"
+        exec(source, env)  # noqa: S102 - see the class docstring
+        self._compiled[keys] = env["compiled"]
+        return env["compiled"]
+
+    def slowly(self, row: dict) -> dict:
+        """The same mapping name by name; an Unconvertible names its output field."""
+        out = {}
+        for name, value in row.items():
+            entry = self.entry(name)
+            if entry is _SKIP:
+                continue
+            column, unchanged, convert = entry
+            if unchanged is COPY or type(value) is unchanged:
+                out[column] = value
+                continue
+            try:
+                out[column] = convert(value)
+            except Unconvertible as error:
+                error.column = column
+                raise
+        return out
 
 
 class RecordPlan:
     """Turns Pendo rows of one stream into records holding the selected columns.
 
-    `plan[raw_name] = (column, unchanged_type, converter)` for plain fields:
-    a value of `unchanged_type` is copied, anything else goes through the
-    converter. Metadata groups of accounts and visitors are expanded into
+    Each raw name maps to `(column, unchanged_type, converter)`: a value of
+    `unchanged_type` is copied, anything else goes through the converter.
+    Metadata groups of accounts and visitors are expanded into
     `metadata_<group>` columns.
     """
 
@@ -246,68 +334,24 @@ class RecordPlan:
             self.lift_lastupdated = (
                 value_converter(properties["lastupdated"]) if "lastupdated" in selected else None
             )
-        # raw camelCase name -> (column, unchanged type, converter), or _SKIP.
-        self._plan: dict = {}
-        # row keys -> compiled record function.
-        self._compiled: dict = {}
+        self._mapper = ShapeMapper(self._entry)
 
-    def _entry(self, raw_name: str):
+    def _entry(self, raw_name: str) -> tuple:
         column = snake(raw_name)
         field = self.fields.get(column)
-        entry = (column, *field) if field is not None else _SKIP
-        self._plan[raw_name] = entry
-        return entry
+        return (column, *field) if field is not None else _SKIP
 
     def record(self, row: dict) -> dict:
         """One Singer record from one Pendo row."""
-        keys = tuple(row)
-        compiled = self._compiled.get(keys)
-        if compiled is None:
-            compiled = self._compile(keys)
         try:
-            record = compiled(row)
+            record = self._mapper(row)
         except Unconvertible:
-            record = self._record_slowly(row)  # raises, naming the field
+            try:
+                record = self._mapper.slowly(row)
+            except Unconvertible as error:
+                raise self._error(error.column, error) from None
         if self.metadata_rows:
             self._add_metadata(row.get("metadata") or {}, record)
-        return record
-
-    def _compile(self, keys: tuple) -> Callable:
-        """Straight-line code for rows with exactly these keys, in this order.
-
-        Pendo sends the rows of one source with the same keys, so one function
-        serves nearly every row: unpack the values, copy those of the expected
-        type, convert the others. Only column names (quoted with repr) and
-        converters (passed in, not spelled) reach the generated source.
-        """
-        if len(self._compiled) >= MAX_ROW_SHAPES or not keys:
-            return self._record_slowly
-        env, items = {}, []
-        for i, raw_name in enumerate(keys):
-            entry = self._plan.get(raw_name) or self._entry(raw_name)
-            if entry is _SKIP:
-                continue
-            column, env[f"t{i}"], env[f"c{i}"] = entry
-            items.append(f"{column!r}: v{i} if type(v{i}) is t{i} else c{i}(v{i})")
-        values = ", ".join(f"v{i}" for i in range(len(keys)))
-        source = f"def compiled(row):\n    ({values},) = row.values()\n    return {{{', '.join(items)}}}\n"
-        exec(source, env)  # noqa: S102 - see the docstring
-        self._compiled[keys] = env["compiled"]
-        return env["compiled"]
-
-    def _record_slowly(self, row: dict) -> dict:
-        """The same record, field by field: for rare row shapes and to name a bad field."""
-        plan = self._plan
-        record = {}
-        for raw_name, value in row.items():
-            entry = plan.get(raw_name) or self._entry(raw_name)
-            if entry is _SKIP:
-                continue
-            column, unchanged, convert = entry
-            try:
-                record[column] = value if type(value) is unchanged else convert(value)
-            except Unconvertible as error:
-                raise self._error(column, error) from None
         return record
 
     def _add_metadata(self, metadata: dict, record: dict) -> None:
