@@ -1,0 +1,275 @@
+"""Crashes: kill -9 the tap at a dozen seeded points of a sync, resume each time from the
+last STATE it printed, and compare with a clean run.
+
+- The union of every run's output holds every row of the clean run, with its value
+  (by primary key, the last version winning), and nothing else.
+- A resumed run emits again only rows printed after the last STATE, plus the re-reads
+  any incremental run makes of streams that were already done (undated entity rows,
+  the late-data lookback day of events and of visitor history, the metadata documents).
+
+The tap's stdout is a 4 KB pipe that the test reads line by line: when the test stops
+reading, the tap blocks in its next write, so each kill lands right where the test
+chose, not a pipe's length later. Some points are drawn by a seeded RNG (a number of
+bytes of stdout); others are chosen: inside a page (pages of guide events are larger
+than the tap's 64 KB output buffer, which therefore flushes in the middle of them),
+inside an event window that already had a page, and inside visitor_history.
+"""
+
+import json
+import random
+import re
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from tap_pendo.timefmt import DAY_MS, HOUR_MS, parse_datetime_ms
+from tests.fake_pendo import FakePendo
+from tests.integration.harness import base_config, select
+from tests.reliability.common import (
+    ALL_STREAMS,
+    SECRET_KEY,
+    KillableRun,
+    assert_same_rows,
+    keyed,
+    normalized_state,
+    run_isolated,
+)
+
+SEED = 20261126
+RECORD_LIMIT = 100  # 1-2 pages per event window; a page of guide events is ~75 KB
+PIPE_BYTES = 4096
+EVENT_STREAMS = {"events", "feature_events", "page_events", "track_events"}
+BROWSER_STREAMS = {"guide_events", "poll_events"}
+ENTITY_DATES = {
+    "accounts": "lastupdated",
+    "visitors": "lastupdated",
+    "features": "last_updated_at",
+    "pages": "last_updated_at",
+    "guides": "last_updated_at",
+    "track_types": "last_updated_at",
+}
+RECORD_PREFIX = re.compile(rb'^\{"type":"RECORD","stream":"([a-z_]+)"')
+
+
+@dataclass
+class Reading:
+    """What the test has read of one run so far."""
+
+    bytes: int = 0
+    state: dict = None
+    current: str = None  # currently_syncing of the last STATE read
+    since_state: dict = field(default_factory=dict)  # stream -> records since the last STATE
+    rows: dict = field(default_factory=dict)  # stream -> records in this run
+
+    def read(self, line: bytes) -> None:
+        self.bytes += len(line)
+        match = RECORD_PREFIX.match(line)
+        if match:
+            stream = match.group(1).decode()
+            self.since_state[stream] = self.since_state.get(stream, 0) + 1
+            self.rows[stream] = self.rows.get(stream, 0) + 1
+        elif line.startswith(b'{"type":"STATE"'):
+            self.state = json.loads(line)["value"]
+            self.current = self.state.get("currently_syncing")
+            self.since_state = {}
+
+    def bookmark(self, stream: str) -> dict:
+        return ((self.state or {}).get("bookmarks") or {}).get(stream) or {}
+
+
+# Kill rules: a name and a predicate over the Reading; checked after every line.
+def after_bytes(n):
+    return f"after {n} bytes", lambda r: r.bytes >= n
+
+
+def mid_page(stream):
+    """Records of `stream` read past its last STATE: the page they belong to is not done."""
+    return (
+        f"mid-page {stream}",
+        lambda r: (
+            r.current == stream
+            and r.since_state.get(stream, 0) >= 10
+            and r.rows.get(stream, 0) > 200
+        ),
+    )
+
+
+def mid_window(stream):
+    """Inside an event window that already had a page (its STATE has `window_start` and
+    `after`), and records of the window's next page read."""
+    return (
+        f"mid-window {stream}",
+        lambda r: (
+            r.current == stream
+            and r.bookmark(stream).get("after") is not None
+            and r.since_state.get(stream, 0) >= 1
+        ),
+    )
+
+
+def mid_history(rows):
+    return (
+        f"mid-history after {rows} rows",
+        lambda r: (
+            r.current == "visitor_history"
+            and r.rows.get("visitor_history", 0) >= rows
+            and r.since_state.get("visitor_history", 0) >= 1
+        ),
+    )
+
+
+def kill_rules(rng: random.Random) -> list:
+    def drawn():
+        return after_bytes(rng.randint(20_000, 400_000))
+
+    return [
+        after_bytes(1),  # before any STATE: the resume is a fresh start
+        drawn(),
+        mid_window("feature_events"),
+        drawn(),
+        mid_page("guide_events"),
+        drawn(),
+        mid_history(50),
+        drawn(),
+        mid_history(400),
+        drawn(),
+        drawn(),
+        drawn(),
+        drawn(),
+    ]
+
+
+@pytest.fixture(scope="module")
+def fake():
+    # Latency keeps history requests in flight, so kills there land among them.
+    with FakePendo(key=SECRET_KEY, seed=31, scale=0.3, days=8, latency=0.004) as server:
+        yield server
+
+
+def test_kill_9_at_seeded_points_then_resume_loses_and_repeats_nothing(fake, tmp_path):
+    started = time.time() * 1000
+    config = base_config(fake, record_limit=RECORD_LIMIT)
+    discovered = run_isolated(fake, tmp_path / "discover", config, discover=True)
+    assert discovered.returncode == 0, discovered.stderr
+    catalog = select(json.loads(discovered.stdout), ALL_STREAMS)
+    clean = run_isolated(fake, tmp_path / "clean", config, catalog=catalog).ok()
+
+    rng = random.Random(SEED)
+    state = None
+    runs = []  # (rule name or None, the run, the state it started from)
+    for number, (name, rule) in enumerate(kill_rules(rng)):
+        run, killed = _run_until(fake, tmp_path / f"run{number}", config, catalog, state, rule)
+        runs.append((name if killed else None, run, state))
+        if run.states:
+            state = run.state
+        if not killed:
+            assert run.returncode == 0, run.stderr[-3000:]
+    final = run_isolated(fake, tmp_path / "final", config, catalog=catalog, state=state).ok()
+    runs.append((None, final, state))
+
+    kills = [name for name, _, _ in runs if name]
+    assert len(kills) >= 10, f"only {len(kills)} kills happened: {kills}"
+    for rule in (
+        "mid-page guide_events",
+        "mid-window feature_events",
+        "mid-history after 50 rows",
+        "mid-history after 400 rows",
+        "after 1 bytes",
+    ):
+        assert rule in kills, f"the kill '{rule}' never happened: {kills}"
+
+    # Each kill: what the next run emits again.
+    for (name, killed, _), (_, resumed, _) in zip(runs, runs[1:]):
+        if name:
+            assert killed.returncode == -9, f"{name}: exit {killed.returncode}"
+            _check_resume(name, killed, resumed)
+    # The mid-page kill really cut a page: rows of it came out, its STATE did not.
+    mid_page_run = next(run for name, run, _ in runs if name == "mid-page guide_events")
+    assert _after_last_state(mid_page_run).get("guide_events"), "no row after the last STATE"
+
+    # Together, the runs wrote every row of the clean run, with its value; nothing else.
+    union: dict = {}
+    for _, run, _ in runs:
+        for stream, records in run.records.items():
+            union.setdefault(stream, []).extend(records)
+    assert_same_rows(union, clean.records, what="kill -9 and resume: ")
+    window = (started, time.time() * 1000)
+    assert normalized_state(final.state, *window) == normalized_state(clean.state, *window)
+
+
+def _run_until(fake, tmp_path, config, catalog, state, rule):
+    """One run, killed -9 as soon as `rule` holds for what has been read; (run, killed)."""
+    tap = KillableRun(fake, tmp_path, config, catalog, state, pipe_bytes=PIPE_BYTES)
+    reading = Reading()
+    try:
+        for line in tap.lines():
+            reading.read(line)
+            if rule(reading):
+                tap.kill()
+                break
+        return tap.finish(timeout=300), tap.killed
+    except BaseException:
+        tap.abandon()
+        raise
+
+
+def _before_last_state(run) -> dict:
+    """stream -> keys of records printed before the run's last STATE."""
+    messages = run.messages
+    states = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
+    out: dict = {}
+    for message in messages[: states[-1] if states else 0]:
+        if message["type"] == "RECORD":
+            out.setdefault(message["stream"], []).append(message["record"])
+    return out
+
+
+def _after_last_state(run) -> dict:
+    messages = run.messages
+    states = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
+    out: dict = {}
+    for message in messages[states[-1] + 1 if states else 0 :]:
+        if message["type"] == "RECORD":
+            out.setdefault(message["stream"], []).append(message["record"])
+    return out
+
+
+def _check_resume(name, killed, resumed) -> None:
+    """Rows printed before the killed run's last STATE come again only as re-reads that
+    an incremental run makes anyway; the interrupted stream repeats none of them."""
+    if not killed.states:
+        return  # nothing was confirmed: the next run starts over, as it should
+    state = killed.state
+    current = state.get("currently_syncing")
+    bookmarks = state.get("bookmarks", {})
+    in_progress = {current} | ({"visitors"} if current == "visitor_history" else set())
+    before = _before_last_state(killed)
+    for stream, records in before.items():
+        done = keyed(stream, records)
+        resumed_rows = keyed(stream, resumed.records.get(stream, []))
+        again = [resumed_rows[k] for k in resumed_rows if k in done]
+        if not again:
+            continue
+        where = f"kill '{name}' during {current}: {stream}"
+        assert stream not in in_progress, (
+            f"{where}: {len(again)} rows printed before the last STATE came again, e.g. {again[0]}"
+        )
+        bookmark = bookmarks.get(stream) or {}
+        if stream in ("metadata_accounts", "metadata_visitors"):
+            continue  # full table: one document every run
+        if stream in ENTITY_DATES:
+            dated = [r for r in again if r.get(ENTITY_DATES[stream]) is not None]
+            assert not dated, f"{where}: dated rows read again, e.g. {dated[0]}"
+        elif stream in EVENT_STREAMS:
+            lowest = parse_datetime_ms(bookmark["day"]) - DAY_MS
+            early = [r for r in again if parse_datetime_ms(r["day"]) < lowest]
+            assert not early, f"{where}: rows before the lookback came again, e.g. {early[0]}"
+        elif stream in BROWSER_STREAMS:
+            lowest = parse_datetime_ms(bookmark["browser_time"]) - DAY_MS - 25 * HOUR_MS
+            early = [r for r in again if parse_datetime_ms(r["browser_time"]) < lowest]
+            assert not early, f"{where}: rows before the lookback came again, e.g. {early[0]}"
+        else:  # visitor_history, once done: the lookback day before its bookmark, again
+            lowest = parse_datetime_ms(bookmark["modified_ts"]) - DAY_MS
+            early = [r for r in again if parse_datetime_ms(r["ts"]) < lowest]
+            assert not early, f"{where}: history items read again, e.g. {early[0]}"
