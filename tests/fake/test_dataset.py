@@ -117,11 +117,9 @@ def test_scale_1_generates_in_well_under_two_seconds():
 
 
 def test_rows_grow_linearly_with_scale(dataset):
-    half = Dataset(seed=1, scale=0.5, start_ms=START)
-    for source in ("events", "guideEvents"):
-        assert 1.8 < len(rows_of(dataset, source)) / len(rows_of(half, source)) < 2.2
-    # Rows per target grow a little faster: twice the features spread the same visits wider.
-    assert 1.8 < len(rows_of(dataset, "featureEvents")) / len(rows_of(half, "featureEvents")) < 2.5
+    double = Dataset(seed=1, scale=2, start_ms=START)
+    for source in ("events", "featureEvents", "guideEvents"):
+        assert 1.9 < len(rows_of(double, source)) / len(rows_of(dataset, source)) < 2.3
 
 
 # ------------------------------------------------------------------------- traps
@@ -370,6 +368,22 @@ def test_advancing_brings_new_activity_and_updates():
         if (r["metadata"]["auto"].get("lastvisit") or 0) > (lastvisits[r["visitorId"]] or 0)
     ]
     assert sum(r["metadata"]["auto"]["lastvisit"] > before for r in later) > 10
+
+
+@pytest.mark.parametrize("hours", [0.25, 6, 30])
+def test_a_row_changes_only_with_its_replication_key(hours):
+    """What an incremental sync relies on: a changed row has a new lastupdated, or none."""
+    ds = Dataset(seed=1, start_ms=START)
+    ids = {"accounts": "accountId", "visitors": "visitorId"}
+    before = {s: {r[ids.get(s, "id")]: r for r in ds.entities(s)} for s in ENTITY_SOURCES}
+    then = ds.now_ms
+    ds.advance(hours)
+    for source in ENTITY_SOURCES:
+        changed = [r for r in ds.entities(source) if r != before[source][r[ids.get(source, "id")]]]
+        assert changed or hours < 1, source
+        for row in changed:
+            value = replication_value(source, row)
+            assert value is None or then < value <= ds.now_ms
 
 
 def test_advancing_keeps_the_ties_and_the_missing_lastupdated():

@@ -317,6 +317,7 @@ class Visitor:
     contexts: list  # context indices, the primary first
     rate: float  # sessions a day, on average
     join_ms: int  # no sessions in hours before this
+    leave_ms: int  # nor from this hour on: dormant visitors stop shortly before the start
     lastupdated: int | None
     favorites: tuple  # 3 uniform draws per kind: the visitor's favourite targets
     agent: dict | None
@@ -600,18 +601,12 @@ class Dataset:
         """Base accounts: id, home app, lastupdated (or None), agent, custom, salesforce."""
         rng = self._rng("accounts")
         count = self._counts["accounts"]
-        tie_size = _tie_size(count)
-        tie = self._tie["accounts"] = []
-        tie_ms = self.start_ms - 3 * DAY_MS - 54_321
         accounts = []
         for i in range(count):
             home = self.apps[{5: 1, 6: 2}.get(i % 7, 0)]
             lastupdated = None
             if i % 15 != 4:
                 lastupdated = self.start_ms - int(rng.random() * 60 * DAY_MS) - 1
-                if home == self.default_app and len(tie) < tie_size:
-                    lastupdated = tie_ms
-                    tie.append(i)
             if i < len(TRAP_ACCOUNT_IDS):
                 account_id = TRAP_ACCOUNT_IDS[i]
             else:
@@ -653,7 +648,26 @@ class Dataset:
                     else None,
                 }
             )
+        self._tie_accounts(accounts)
         return accounts
+
+    def _tie_accounts(self, accounts: list) -> None:
+        """The tie group: default-app accounts from the last index down, in one bulk import.
+
+        32 in 60: the tie must outgrow a page at scale 1, and a share keeps the
+        activity linear in the scale. Their visitors go dormant before the
+        start (see _tie_visitors): no activity touches them, and the tie lasts.
+        """
+        tie = self._tie["accounts"] = []
+        tie_ms = self.start_ms - 3 * DAY_MS - 54_321
+        for i in reversed(range(len(accounts))):
+            account = accounts[i]
+            if len(tie) < len(accounts) * 32 // 60 and account["home"] == self.default_app:
+                if account["lastupdated"] is not None:
+                    account["lastupdated"] = tie_ms
+                    tie.append(i)
+        tie_set = set(tie)
+        self._active_accounts = [i for i in range(len(accounts)) if i not in tie_set]
 
     def _make_visitors(self) -> list:
         """Visitors and their contexts. The index decides the traps, so every scale has them.
@@ -666,9 +680,6 @@ class Dataset:
         rng = self._rng("visitors")
         count = self._counts["visitors"]
         power_end = len(TRAP_VISITOR_IDS) + max(4, round(12 * count / 300))
-        tie_size = _tie_size(count)
-        tie = self._tie["visitors"] = []
-        tie_ms = self.start_ms - 2 * DAY_MS - 6_789
         window_start = self.start_ms - self.days * DAY_MS
         with_account = 0
         visitors = []
@@ -686,9 +697,6 @@ class Dataset:
             lastupdated = None
             if i % 20 != 13:
                 lastupdated = self.start_ms - int(rng.random() * 60 * DAY_MS) - 1
-                if regular and len(tie) < tie_size:
-                    lastupdated = tie_ms
-                    tie.append(i)
             if power:
                 rate = 6.0
             elif regular:
@@ -706,6 +714,7 @@ class Dataset:
                     join_ms=window_start + int(rng.random() * (self.days - 1) * DAY_MS)
                     if joins_late
                     else 0,
+                    leave_ms=1 << 62,
                     lastupdated=lastupdated,
                     favorites=tuple(rng.random() for _ in range(3 * (POLL + 1))),
                     agent=None if anonymous else self._visitor_agent(i, visitor_id),
@@ -713,7 +722,33 @@ class Dataset:
                     old=old,
                 )
             )
+        self._tie_visitors(visitors, power_end)
         return visitors
+
+    def _tie_visitors(self, visitors: list, power_end: int) -> None:
+        """Make the visitors of tied accounts dormant, and more, until a fifth are tied.
+
+        Dormant visitors have no sessions from 9 hours before the start on, so
+        none of their data arrives after it; those with a lastupdated share
+        one, from a bulk import.
+        """
+        tied_accounts = set(self._tie["accounts"])
+        dormant = {
+            i for i, v in enumerate(visitors) if v.accounts and v.accounts[0] in tied_accounts
+        }
+        missing = len(visitors) // 5 - sum(visitors[i].lastupdated is not None for i in dormant)
+        for i in range(power_end, len(visitors)):
+            if missing <= 0:
+                break
+            if i not in dormant and visitors[i].lastupdated is not None:
+                dormant.add(i)
+                missing -= 1
+        tie = self._tie["visitors"] = []
+        for i in sorted(dormant):
+            visitors[i].leave_ms = self.start_ms - MAX_LAG_S * 1000 - HOUR_MS
+            if visitors[i].lastupdated is not None:
+                visitors[i].lastupdated = self.start_ms - 2 * DAY_MS - 6_789
+                tie.append(i)
 
     def _visitor_id(self, rng: random.Random, i: int, anonymous: bool) -> str:
         if i < len(TRAP_VISITOR_IDS):
@@ -730,12 +765,16 @@ class Dataset:
     def _visitor_accounts(self, rng: random.Random, ordinal: int, power: bool) -> list:
         """Account indices of the `ordinal`-th visitor with an account.
 
-        Every account gets a visitor first; then the big accounts get more.
+        Every account gets a visitor first; then the big accounts among the
+        active ones get more. Second accounts are active ones too.
         """
-        n_accounts = len(self._accounts)
-        primary = ordinal if ordinal < n_accounts else int(n_accounts * rng.random() ** 2)
-        if n_accounts > 1 and (power or rng.random() < 0.06):
-            return [primary, (primary + 1 + int(rng.random() * (n_accounts - 1))) % n_accounts]
+        active = self._active_accounts
+        primary = ordinal if ordinal < len(self._accounts) else _pick(active, rng.random() ** 2)
+        if len(active) > 1 and (power or rng.random() < 0.06):
+            second = _pick(active, rng.random())
+            if second == primary:
+                second = active[(active.index(second) + 1) % len(active)]
+            return [primary, second]
         return [primary]
 
     def _add_contexts(
@@ -865,7 +904,7 @@ class Dataset:
         chosen = rng.choices(range(len(self._visitors)), cum_weights=self._cum_rates, k=count)
         bucket = self._bucket(hour)
         for v in dict.fromkeys(chosen):  # one session per visitor and hour
-            if self._visitors[v].join_ms <= hour:
+            if self._visitors[v].join_ms <= hour < self._visitors[v].leave_ms:
                 self._session(rng, v, hour, bucket)
         if self._history_index is not None:
             self._index_history(hour)
@@ -915,7 +954,7 @@ class Dataset:
         if spans and end + lag_s * 1000 <= self.now_ms:
             # Arrival times grow through a session: all of it is visible.
             for ctx, (first, last) in spans.items():
-                self._observe(v, ctx, first, last)
+                self._observe(v, ctx, first, last, last + lag_s * 1000)
         else:
             for m, r in zip(meta[first_unit:], refs[first_unit:]):
                 first = hour + (m & OFFSET_MASK)
@@ -934,12 +973,23 @@ class Dataset:
     def _arrive(self, arrival: int, v: int, ctx: int, first: int, last: int) -> None:
         """Observe a unit now if it has arrived by now_ms, else keep it for a later advance."""
         if arrival <= self.now_ms:
-            self._observe(v, ctx, first, last)
+            self._observe(v, ctx, first, last, arrival)
         else:
             self._pending.append((arrival, v, ctx, first, last))
 
-    def _observe(self, v: int, ctx: int, first: int, last: int) -> None:
-        """A unit became visible: widen the visitor's and the account's first and last visit."""
+    def _observe(self, v: int, ctx: int, first: int, last: int, arrival: int) -> None:
+        """Units became visible: widen the visitor's and the account's first and last visit.
+
+        Data arriving after the start touches the lastupdated of both (rows that
+        have one), so that every change of a row after a sync moves its
+        replication key past that sync. The latest arrival wins, whatever the
+        order of observation.
+        """
+        account = self._ctx_info[ctx][1]
+        if arrival > self.start_ms:
+            self._touch("visitors", v, self._visitors[v].lastupdated, arrival)
+            if account >= 0:
+                self._touch("accounts", account, self._accounts[account]["lastupdated"], arrival)
         visit = self._visits[v]
         if visit is None:
             self._visits[v] = [first, last, ctx]
@@ -948,7 +998,6 @@ class Dataset:
                 visit[0] = first
             if last > visit[1]:
                 visit[1], visit[2] = last, ctx
-        account = self._ctx_info[ctx][1]
         if account >= 0:
             key = (account, self._ctx_rows[ctx][2])
             seen = self._account_visits.get(key)
@@ -987,9 +1036,13 @@ class Dataset:
         while hour <= after:
             for source, index, moment in self._scheduled_updates(hour):
                 if before < moment <= after:
-                    updates = self._updates[source]
-                    updates[index] = max(updates.get(index, moment), moment)
+                    self._touch(source, index, 0, moment)
             hour += HOUR_MS
+
+    def _touch(self, source: str, index: int, base: int | None, moment: int) -> None:
+        """Move a row's lastupdated on to `moment`; rows without one (base None) keep none."""
+        if base is not None and moment > self._updates[source].get(index, base):
+            self._updates[source][index] = moment
 
     def _forget_changed_aggregates(self, before: int) -> None:
         """Drop the cached periods that units arriving after `before` can still change."""
