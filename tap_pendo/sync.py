@@ -98,6 +98,7 @@ def record_plan(selected: Selected) -> RecordPlan:
         set(selected.fields),
         metadata_rows=selected.stream.name in ("accounts", "visitors"),
         verbatim=kind == METADATA,
+        keys=selected.key_properties,
     )
 
 

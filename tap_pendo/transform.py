@@ -216,6 +216,21 @@ class COPY:
     """The `unchanged type` of an entry whose value is copied as it is, whatever it is."""
 
 
+class KEY_TEXT:
+    """The `unchanged type` of a key column of text: any string but the empty one."""
+
+
+# Pendo's "" (a visitor without an account) in a key column. Several loaders
+# (pipelinewise-target-postgres among them) load "" as NULL, which a key may not be.
+EMPTY_KEY = "(none)"
+
+
+def _to_key_text(value):
+    if value == "":
+        return EMPTY_KEY
+    return _to_string(value)
+
+
 class ShapeMapper:
     """dict -> dict by per-name entries `(out_name, unchanged_type, converter)` or _SKIP.
 
@@ -263,6 +278,8 @@ class ShapeMapper:
             env[f"t{i}"] = unchanged
             if unchanged is COPY:
                 items.append(f"{out!r}: v{i}")
+            elif unchanged is KEY_TEXT:
+                items.append(f"{out!r}: v{i} if type(v{i}) is str and v{i} else c{i}(v{i})")
             else:
                 items.append(f"{out!r}: v{i} if type(v{i}) is t{i} else c{i}(v{i})")
         values = ", ".join(f"v{i}" for i in range(len(keys)))
@@ -280,6 +297,9 @@ class ShapeMapper:
                 continue
             column, unchanged, convert = entry
             if unchanged is COPY or type(value) is unchanged:
+                out[column] = value
+                continue
+            if unchanged is KEY_TEXT and type(value) is str and value:
                 out[column] = value
                 continue
             try:
@@ -306,6 +326,7 @@ class RecordPlan:
         selected: set,
         metadata_rows: bool = False,
         verbatim: bool = False,
+        keys: tuple = (),
     ):
         self.stream = stream
         self.metadata_rows = metadata_rows
@@ -315,10 +336,11 @@ class RecordPlan:
             if metadata_rows and column.startswith("metadata_"):
                 continue
             rename = not verbatim and column not in VERBATIM_OBJECTS
-            self.fields[column] = (
-                unchanged_type(schema, rename) or _NOTHING,
-                value_converter(schema, rename_nested=rename),
-            )
+            unchanged = unchanged_type(schema, rename) or _NOTHING
+            if column in keys and unchanged is str:
+                self.fields[column] = (KEY_TEXT, _nullable(False, _to_key_text))
+            else:
+                self.fields[column] = (unchanged, value_converter(schema, rename_nested=rename))
         self.groups = {}
         if metadata_rows:
             self.groups = {

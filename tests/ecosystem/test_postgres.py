@@ -86,28 +86,13 @@ def check_tables(postgres, schema_name, fake, config, catalog, streams, loads: i
 
 
 ENTITIES_AND_METADATA = ALL_STREAMS[:8]
-# Known failures of the full set (issue 8); `pytest tests/ecosystem/test_postgres.py
-# --runxfail` shows the first. Remove the mark when they are fixed: it is strict, so
-# the test fails as soon as it passes.
-KNOWN_FAILURES = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "1. events, feature_events, page_events, track_events, guide_events and poll_events "
-        "carry account_id '' in their primary key for anonymous visitors; the target writes '' as "
-        'an empty CSV field, which COPY reads as NULL: \'null value in column "account_id" '
-        "... violates not-null constraint'. "
-        "2. poll_events.poll_response is typed [null, string, number]; the target makes it a double "
-        "precision column and fails on text answers: 'invalid input syntax for type double "
-        "precision'."
-    ),
-)
 
 
 @pytest.mark.parametrize(
     "streams",
     [
         pytest.param(ENTITIES_AND_METADATA, id="entities-and-metadata"),
-        pytest.param(ALL_STREAMS, id="all-15-streams", marks=KNOWN_FAILURES),
+        pytest.param(ALL_STREAMS, id="all-15-streams"),
     ],
 )
 def test_full_then_incremental_load_holds_exactly_the_truth(postgres, tmp_path, streams):

@@ -18,6 +18,7 @@ DAY_MS = 24 * HOUR_MS
 HISTORY_LIMIT_MS = 180 * DAY_MS
 ANONYMOUS_PREFIX = "_PENDO_T_"
 PERIOD = "<period>"  # stands for `day` or `hour` in a key
+EMPTY_KEY = "(none)"  # what an empty string in a key column is written as
 
 PRIMARY_KEYS = {
     "accounts": ["account_id"],
@@ -233,9 +234,11 @@ def _entities(dataset, source: str, apps, start_ms: int) -> list:
 
 def _events(dataset, source: str, period: str, apps, start_ms: int, end_ms) -> list:
     records = []
+    stream = next(name for name, s in EVENT_STREAMS.items() if s == source)
+    key = primary_key(stream, period)
     for row in dataset.event_rows(source, period, _periods(dataset, period, start_ms, end_ms)):
         if apps is None or row["appId"] in apps:
-            records.append(_event_record(row))
+            records.append(_event_record(row, key))
     return records
 
 
@@ -249,12 +252,19 @@ def _periods(dataset, period: str, start_ms: int, end_ms) -> list:
     return [s for s in period_starts(first, last, period, dataset.tz) if s >= start_ms]
 
 
-def _event_record(row: dict) -> dict:
-    """Top-level keys renamed, times converted; `parameters` and `properties` kept verbatim."""
+def _event_record(row: dict, key: list) -> dict:
+    """Top-level keys renamed, times converted; `parameters` and `properties` kept verbatim;
+    a poll response as text; an empty key value as `(none)`."""
     record = {}
-    for key, value in row.items():
-        name = snake(key)
-        record[name] = rfc3339(value) if name in EVENT_TIMES else value
+    for name, value in row.items():
+        name = snake(name)
+        if name in EVENT_TIMES:
+            value = rfc3339(value)
+        elif name == "poll_response" and type(value) in (int, float):
+            value = str(value)
+        elif value == "" and name in key:
+            value = EMPTY_KEY
+        record[name] = value
     return record
 
 

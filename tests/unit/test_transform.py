@@ -26,7 +26,8 @@ def plan(stream, fields=None, period="dayRange"):
     schema = stream_schema(STREAMS[stream], period, META)
     props = schema["properties"]
     return RecordPlan(stream, props, set(fields or props),
-                      metadata_rows=stream in ("accounts", "visitors"))
+                      metadata_rows=stream in ("accounts", "visitors"),
+                      keys=STREAMS[stream].keys(period))
 
 
 @pytest.mark.parametrize(
@@ -52,7 +53,9 @@ def test_event_row_renamed_dated_and_parameters_kept():
     record = plan("feature_events").record(row)
     assert record["day"] == "2018-12-02T05:00:00.000000Z"
     assert record["parameters"] == {"someKey": {"innerKey": 1}}
-    assert record["account_id"] == "" and record["remote_ip"] == "1.2.3.4"
+    assert record["remote_ip"] == "1.2.3.4"
+    # A key column never holds "" (loaders turn it into NULL): a visitor without an account.
+    assert record["account_id"] == "(none)"
     assert "unknown_new" not in record and "hour" not in record
 
 
@@ -94,6 +97,12 @@ def test_account_metadata_groups_typed_by_the_metadata_schema():
 def test_account_without_lastupdated_has_no_lastupdated():
     record = plan("accounts").record({"accountId": "a", "metadata": {"auto": {"id": "a"}}})
     assert "lastupdated" not in record and record["metadata_auto"] == {"id": "a"}
+
+
+def test_poll_responses_are_text():
+    row = {"browserTime": 1, "visitorId": "v", "accountId": "a", "appId": 1, "remoteIp": "r",
+           "serverName": "s", "userAgent": "u", "pollId": "p", "pollResponse": 9}
+    assert plan("poll_events").record(row)["poll_response"] == "9"
 
 
 def test_values_of_unexpected_types_are_coerced_when_safe():
