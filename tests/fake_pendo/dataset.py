@@ -11,9 +11,10 @@ inside its hour, so no two units of a visitor share a timestamp.
 
 - The units of a UTC hour come from `random.Random(f"{seed}/hour/{hour}")`,
   and scheduled updates from a stream per hour too: the data at a given clock
-  is the same however the clock got there (one `advance()` or many). No draw depends on the number of features, pages, guides or
-  track types (a target is a uniform draw scaled to the size of its pool), so
-  changing those counts only spreads the same activity differently.
+  is the same however the clock got there (one `advance()` or many). No draw
+  depends on the number of features, pages, guides or track types (a target
+  is a uniform draw scaled to the size of its pool), so changing those counts
+  only spreads the same activity differently.
 - A session has an arrival lag (85 % under 2 minutes, the rest up to 8 hours).
   A unit is visible once `lastTime + lag <= now_ms`: late data of finished
   periods appears as the clock moves on, and the current period is partial.
@@ -27,7 +28,16 @@ inside its hour, so no two units of a visitor share a timestamp.
   last visible event of any kind, so they bound the history and the event rows.
 - Accounts, visitors, features, pages, guides and track types get a new
   `lastupdated`/`lastUpdatedAt` from an hourly schedule, applied to the times
-  in `(start_ms, now_ms]`.
+  in `(start_ms, now_ms]`. Besides, every unit arriving after the start moves
+  the `lastupdated` of its visitor and account to its arrival time, so a row
+  never changes (a new `lastvisit`, say) without its replication key moving
+  past the last sync, which is what an incremental sync relies on. Rows without
+  `lastupdated` keep none.
+
+The server reads through `entities`, `account_apps`, `event_rows`,
+`metadata_schema`, `history` and `entity_list`; the ground truth also through
+`history_items` and `first_activity_ms`. Reads may come from several threads;
+a lock guards the clock and the caches.
 
 Units are stored compactly: per UTC hour, two `array('q')` of packed integers,
 16 bytes a unit. Aggregates are computed per period on demand and kept in a
@@ -36,18 +46,25 @@ late data can still change.
 
 Sizes
 -----
-At scale 1 over 30 days: 300 visitors, 60 accounts, 60 features, 45 pages, 40
-guides, 40 track types, 3 apps, about 80,000 units, 9,000 to 30,000 rows per
-event source and period kind, about 55,000 history items. All counts but the
-fixed trap lists grow linearly with `scale`. featureEvents (dayRange) over the
-30 days passes 1,000,000 rows at scale 60 (see `tests/fake/test_dataset.py`
-for the measured sizes).
+At scale 1 over 30 days: 300 visitors (35 anonymous, 12 do-not-process), 60
+accounts, 60 features, 45 pages, 40 guides, 40 track types, 3 apps, about
+80,000 units. Rows per source (dayRange / hourRange): events 7,800 / 17,000,
+featureEvents 16,800 / 21,600, pageEvents 15,000 / 19,700, trackEvents 7,000 /
+8,300, guideEvents 16,100, pollEvents 6,100; 65,000 history items. Counts grow
+linearly with `scale` (the fixed trap lists aside); rows per feature, page or
+track type a little faster, as the same visits spread over more targets.
+featureEvents (dayRange) over the 30 days passes 1,000,000 rows at scale 55
+(1.05 million; 1.14 million at scale 60). Generating scale 55 takes 15 to 20
+seconds and about 200 MB; serving those rows takes about 5 seconds the first
+time and 1 second once cached.
 
 Traps (all present at scale 1 with default settings)
 ------------------------------------------------------
 - Ties: in every entity source at least 30 rows, all in the default app, share
   one replication-key value (a bulk import): accounts and visitors on
-  `metadata.auto.lastupdated`, the others on `lastUpdatedAt`.
+  `metadata.auto.lastupdated`, the others on `lastUpdatedAt`. The tied accounts
+  and visitors are dormant from 9 hours before the start, and the update
+  schedule leaves ties alone, so the ties last when the clock moves on.
 - Awkward ids containing `"`, `\\`, `/`, spaces, `@` and non-ASCII letters: the
   first visitors and accounts, and some features and pages.
 - Anonymous visitors (`_PENDO_T_...`, no account) with activity; visitors with
@@ -336,7 +353,7 @@ def _pendo_id(rng: random.Random) -> str:
 
 
 def _tie_size(count: int) -> int:
-    """How many of `count` rows share one replication-key value: 32 or a fifth, at most 90 %."""
+    """How many of `count` entities share one lastUpdatedAt: 32 or a fifth, at most 90 %."""
     return min(max(32, count // 5), count * 9 // 10)
 
 
