@@ -77,6 +77,10 @@ class RedactKey(logging.Filter):
         if self.key in message:
             record.msg = message.replace(self.key, "<integration key>")
             record.args = ()
+        if record.exc_info and not record.exc_text:
+            # The formatter uses exc_text when it is set: a traceback is cleaned too.
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = text.replace(self.key, "<integration key>")
         return True
 
 
@@ -86,7 +90,10 @@ def fetch_metadata_docs(client: PendoClient) -> dict:
     for kind, stream in (("account", "metadata_accounts"), ("visitor", "metadata_visitors")):
         document = client.get_json(f"/api/v1/metadata/schema/{kind}", stream)
         if not isinstance(document, dict):
-            raise UserError(f"Pendo's metadata schema for {kind} is not a JSON object")
+            raise UserError(
+                f"{client.config.host} answered {type(document).__name__} where Pendo's metadata "
+                f"schema for {kind} (a JSON object) was expected: check api_url or the region"
+            )
         docs[kind] = document
     return docs
 
@@ -143,9 +150,13 @@ def main(argv=None) -> None:
     try:
         run(args)
     except UserError as error:
-        sys.stdout.flush()
         LOGGER.critical(str(error))
         sys.exit(1)
     except KeyboardInterrupt:
         LOGGER.critical("interrupted: rerun with the last STATE to resume")
         sys.exit(1)
+    except Exception:
+        # A bug: show its traceback, but through the logger, so that the key is
+        # taken out of it like out of every other line.
+        LOGGER.exception("tap-pendo failed; please report this at the tap-pendo issue tracker")
+        sys.exit(2)

@@ -6,6 +6,7 @@ rows (Pendo's camelCase dicts) or parsed JSON documents.
 
 import http.client
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -34,12 +35,23 @@ CONNECT_ERRORS = (
 )
 
 
-class RetryableError(Exception):
-    """A failure worth another try: 429, 5xx, a reset, a timeout, a cut-off body."""
+OVERLOADED = "Pendo may be overloaded; run again later"
+UNREACHABLE = "check api_url or the region, and the network"
+NOT_REACHED = re.compile(
+    r"refused|Name or service|resolve|No route|unreachable|ConnectTimeout|connect timeout", re.I
+)
 
-    def __init__(self, message: str, retry_after: Optional[float] = None):
+
+class RetryableError(Exception):
+    """A failure worth another try: 429, 5xx, a reset, a timeout, a cut-off body.
+
+    `hint` says what to do if it outlasts the retries.
+    """
+
+    def __init__(self, message: str, retry_after: Optional[float] = None, hint=OVERLOADED):
         super().__init__(message)
         self.retry_after = retry_after
+        self.hint = hint
 
 
 class BodyInterrupted(RetryableError):
@@ -83,7 +95,7 @@ class PendoClient:
             yield from ijson.items(response.raw, "results.item", use_float=True)
         except BODY_ERRORS as error:
             raise BodyInterrupted(
-                f"the answer to {label} stopped part-way ({_describe(error)})"
+                f"the answer to {label} stopped part-way or is not JSON ({_describe(error)})"
             ) from None
         finally:
             response.close()
@@ -110,7 +122,7 @@ class PendoClient:
         if failures > self.config.max_retries:
             raise PendoError(
                 f"gave up on {label} after {failures} tries: {error}. "
-                "Pendo may be overloaded; run again later (the state resumes where this stopped)"
+                f"{error.hint} (the state resumes where this stopped)"
             )
         with self._lock:
             self.retries += 1
@@ -157,7 +169,14 @@ class PendoClient:
                     stream=streamed,
                 )
             except CONNECT_ERRORS as error:
-                raise RetryableError(f"{_describe(error)}") from None
+                if isinstance(error, requests.ReadTimeout):
+                    raise RetryableError(_describe(error)) from None
+                reason = _reason(error)
+                # A host that cannot be reached is a setting to check; a reset is load.
+                hint = UNREACHABLE if NOT_REACHED.search(str(error)) else OVERLOADED
+                raise RetryableError(
+                    f"connection to {self.config.host} failed ({reason})", hint=hint
+                ) from None
             self._check_status(response, method, path, label)
             return response
 
@@ -178,7 +197,15 @@ class PendoClient:
             raise RetryableError("429 Too Many Requests", _retry_after(response))
         if status >= 500:
             raise RetryableError(f"{status} {response.reason}")
-        raise PendoError(f"Pendo answered {status} to {method} {path} ({label}): {_snippet(body)}")
+        if status == 404:
+            raise PendoError(
+                f"{self.config.host} answered 404 Not Found to {method} {path}: check api_url "
+                "or the region"
+            )
+        raise PendoError(
+            f"Pendo answered {status} to {method} {path} ({label}): {_snippet(body)}; "
+            "please report this line at the tap-pendo issue tracker"
+        )
 
     def _wait_for_rate_limit(self) -> None:
         with self._lock:
@@ -202,7 +229,19 @@ def _snippet(body: bytes) -> str:
     return text[:200] + ("..." if len(text) > 200 else "")
 
 
+def _reason(error: BaseException) -> str:
+    """The innermost reason of a connection error, e.g. 'Connection refused'."""
+    text = str(error)
+    found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    if found:
+        return found[-1].strip()
+    found = re.findall(r"(Remote end closed connection without response|Connection aborted)", text)
+    return found[0] if found else type(error).__name__
+
+
 def _describe(error: BaseException) -> str:
     """A short description of a network error, without request headers."""
     text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text[:200]}"
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return f"{type(error).__name__}: {text}"

@@ -71,7 +71,7 @@ def load_config(raw: Any) -> Config:
     """Check every value of a parsed config file; raise ConfigError naming the key and the fix."""
     if not isinstance(raw, dict):
         raise ConfigError("the config file must hold a JSON object such as sample_config.json")
-    key = _required_string(raw, "x_pendo_integration_key")
+    key = _integration_key(raw)
     start_ms = _date(raw, "start_date", required=True)
     end_ms = _date(raw, "end_date", required=False)
     if end_ms is not None and end_ms <= start_ms:
@@ -98,6 +98,17 @@ def load_config(raw: Any) -> Config:
 def unknown_keys(raw: dict) -> list:
     """Config keys the tap does not know (probably typos), for a warning."""
     return sorted(k for k in raw if k not in KNOWN_KEYS)
+
+
+def _integration_key(raw: dict) -> str:
+    key = _required_string(raw, "x_pendo_integration_key")
+    if not re.fullmatch(r"[\x21-\x7e]+", key):
+        # An HTTP header cannot carry it, and requests would echo it in its error.
+        raise ConfigError(
+            "config 'x_pendo_integration_key' holds a space, a line break or an invisible "
+            "character: copy the key again from Pendo (Settings > Integrations)"
+        )
+    return key
 
 
 def _required_string(raw: dict, name: str) -> str:

@@ -175,7 +175,7 @@ def read_history(ctx: RunContext, stream: StreamDef) -> Iterator:
             if not isinstance(items, list):
                 raise PendoError(
                     f"stream 'visitor_history': Pendo answered {type(items).__name__} where a "
-                    f"list was expected from {path}"
+                    f"list was expected from {path}: check api_url or the region"
                 )
             return items
 

@@ -9,6 +9,7 @@ from typing import Optional, Union
 
 from .aggregation import keyset_page, request_body
 from .client import BodyInterrupted, PendoClient
+from .errors import PendoError
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,21 @@ def keyset_rows(
     """Rows of `source` matching `where`, in `order`, page by page; a PageDone after each page."""
     failures = 0
     source_name = next(iter(source["source"]))
+    page = 1
     while True:
         body = request_body(stream, keyset_page(source, where, order, position, limit))
-        page = f"after {position}" if position is not None else "from the start"
-        label = f"source {source_name} {detail} {page}".replace("  ", " ")
+        # Positions hold visitor ids, emails and IPs: logs name the page by number.
+        label = " ".join(filter(None, (f"source {source_name}", detail, f"page {page}")))
         count = 0
         last = None
         try:
-            for row in client.stream_aggregation(body, stream, label.strip()):
+            for row in client.stream_aggregation(body, stream, label):
+                if type(row) is not dict:
+                    raise PendoError(
+                        f"stream '{stream}': Pendo sent {str(row)[:80]!r} where a row (a JSON "
+                        f"object) was expected from source {source_name}; please report this "
+                        "line at the tap-pendo issue tracker"
+                    )
                 count += 1
                 last = row
                 yield row
@@ -73,3 +81,4 @@ def keyset_rows(
         yield PageDone(position, count)
         if count < limit:
             return
+        page += 1

@@ -225,6 +225,6 @@ def read_metadata_schema(ctx: RunContext, stream: StreamDef) -> Iterator:
     if not isinstance(document, dict):
         raise PendoError(
             f"stream '{stream.name}': Pendo answered {type(document).__name__} where an object "
-            f"was expected from {stream.source}"
+            f"was expected from {stream.source}: check api_url or the region"
         )
     yield metadata_schema_record(document)

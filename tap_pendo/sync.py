@@ -150,21 +150,24 @@ def sync(
         progress.stream_started(name)
         rows = 0
         other_rows: dict = {}
-        for item in kinds[chosen.stream.kind](ctx, chosen.stream):
-            if type(item) is dict:
-                writer.record(name, plan.record(item))
-                rows += 1
-                if not rows % PROGRESS_EVERY_ROWS:
-                    progress.rows_written(name, rows)
-            elif type(item) is Checkpoint:
-                bookmarks.update(item.bookmarks)
-                writer.state(state)
-            else:
-                writer.record(item.stream, plans[item.stream].record(item.row))
-                other_rows[item.stream] = other_rows.get(item.stream, 0) + 1
-        progress.rows_written(name, rows)
-        for other, count in other_rows.items():
-            progress.rows_written(other, count)
+        try:
+            for item in kinds[chosen.stream.kind](ctx, chosen.stream):
+                if type(item) is dict:
+                    writer.record(name, plan.record(item))
+                    rows += 1
+                    if not rows % PROGRESS_EVERY_ROWS:
+                        progress.rows_written(name, rows)
+                elif type(item) is Checkpoint:
+                    bookmarks.update(item.bookmarks)
+                    writer.state(state)
+                else:
+                    writer.record(item.stream, plans[item.stream].record(item.row))
+                    other_rows[item.stream] = other_rows.get(item.stream, 0) + 1
+        finally:
+            # Also when the stream fails: the summary counts what was written.
+            progress.rows_written(name, rows)
+            for other, count in other_rows.items():
+                progress.rows_written(other, count)
         state["currently_syncing"] = None
         writer.state(state)
     return state
