@@ -54,7 +54,7 @@ featureEvents 16,800 / 21,600, pageEvents 15,000 / 19,700, trackEvents 7,000 /
 linearly with `scale` (the fixed trap lists aside); rows per feature, page or
 track type a little faster, as the same visits spread over more targets.
 featureEvents (dayRange) over the 30 days passes 1,000,000 rows at scale 55
-(1.05 million; 1.14 million at scale 60). Generating scale 55 takes 15 to 20
+(1.05 million; 1.14 million at scale 60). Generating scale 55 takes about 14
 seconds and about 200 MB; serving those rows takes about 5 seconds the first
 time and 1 second once cached.
 
