@@ -60,8 +60,8 @@ KEY = "bench-key"
 DAY_MS = 86_400_000
 MB = 1024 * 1024
 
-# featureEvents (dayRange) over 30 days passes 1,000,000 rows at scale 60
-# (tests/fake_pendo/dataset.py says so; the run checks it).
+# featureEvents (dayRange) over 30 days passes 1,000,000 rows from scale 55, with
+# 1.14 million at 60 (tests/fake_pendo/dataset.py says so; the run checks it).
 DEFAULT_SCALE = 60.0
 EVENT_ROWS_WANTED = 1_000_000
 DAYS = 30
@@ -170,7 +170,8 @@ class Fake:
         }
 
     def start_ms(self) -> int:
-        return self.started_ms - (self.days + 2) * DAY_MS
+        """The config's start_date: two days before the fake's activity, in whole seconds."""
+        return (self.started_ms // 1000) * 1000 - (self.days + 2) * DAY_MS
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -390,9 +391,13 @@ def machine() -> dict:
     import ijson
     import orjson
 
-    commit = subprocess.run(
-        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
+    def git(*argv) -> str:
+        done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--", "tap_pendo", "setup.py"):
+        commit += " (tap_pendo with uncommitted changes)"
     return {
         "cpu": model,
         "cores": os.cpu_count(),
@@ -528,6 +533,12 @@ def notes(report: dict) -> list:
             + "."
         )
     for r in report["results"]:
+        if len(r.get("rows_by_stream", {})) > 1:
+            out.append(
+                f"{r['stream']}: "
+                + ", ".join(f"{n} {fmt_int(c)} rows" for n, c in r["rows_by_stream"].items())
+                + "."
+            )
         if r.get("warning"):
             out.append(f"Warning: {r['stream']}: {r['warning']}.")
         if r.get("error"):
@@ -549,7 +560,9 @@ def render_markdown(report: dict) -> str:
         f"{fmt_int(s.get('feature_event_rows'))} rows). visitor_history against a second fake "
         f"at scale {s['history_scale']:g} with {s['history_latency'] * 1000:.0f} ms of latency per request. "
         "CPU and peak RSS are the tap process's own (wait4), requests are the fake's count, "
-        "rows are RECORD lines. The limit pipeline (bench/limit.py: stream-parse with ijson "
+        "rows are RECORD lines. Wall time is mostly the fake's (it builds, sorts and writes "
+        "every window in Python on the same cores) and depends on the machine's load. "
+        "The limit pipeline (bench/limit.py: stream-parse with ijson "
         "yajl2_c, rename keys through a memo dict, write lines with orjson) reads the same "
         "responses and is measured the same way.",
         "",
@@ -835,10 +848,18 @@ def profile_in_process(argv: list, stream_name: str, repeat: int) -> dict:
     reader = readers()[chosen.stream.kind]
     devnull = open(os.devnull, "wb")
 
+    bodies: list = []
+
     class BodiesOnly(PendoClient):
-        """The tap's HTTP with the body read and dropped: no row reaches the pager."""
+        """The tap's HTTP with the body read and dropped: no row reaches the pager.
+
+        It keeps the request bodies, which the parse-only pass sends again. With
+        no rows, the pager asks for one page per window: the same requests as
+        the tap's while no window holds more rows than the config's record_limit.
+        """
 
         def stream_aggregation(self, body, stream, detail):
+            bodies.append((body, stream, detail))
             response = self._send(
                 "POST", "/api/v1/aggregation", stream, detail, json_body=body, streamed=True
             )
@@ -860,9 +881,14 @@ def profile_in_process(argv: list, stream_name: str, repeat: int) -> dict:
         return reader(ctx, chosen.stream)
 
     def http_only():
+        bodies.clear()
         return sum(1 for _ in rows_of(BodiesOnly)) * 0
 
-    def parse():
+    def parse_only():
+        client = PendoClient(config)
+        return sum(sum(1 for _ in client.stream_aggregation(*request)) for request in bodies)
+
+    def pager():
         return sum(1 for item in rows_of(PendoClient) if type(item) is dict)
 
     def transform():
@@ -889,7 +915,8 @@ def profile_in_process(argv: list, stream_name: str, repeat: int) -> dict:
 
     steps = [
         ("HTTP: requests, bodies read and dropped", http_only),
-        ("+ parse: ijson rows through the tap's pager/reader", parse),
+        ("+ parse: ijson rows (PendoClient.stream_aggregation)", parse_only),
+        ("+ paging: rows through the tap's pager and reader", pager),
         ("+ transform: RecordPlan.record", transform),
         ("+ write: SingerWriter.record to /dev/null", write),
         ("whole tap: tap_pendo.main (sync loop, state, progress)", whole_tap),
@@ -907,7 +934,7 @@ def profile_in_process(argv: list, stream_name: str, repeat: int) -> dict:
                 best = spent if best is None else min(best, spent)
             if count:
                 rows = count
-            ablation.append({"step": label, "cpu_s": round(best, 3)})
+            ablation.append({"step": label, "cpu_s": round(best, 3), "rows": count})
         log_calls = ThreadProfiles()
         with log_calls:
             with redirected(1, os.devnull):
@@ -952,7 +979,10 @@ def print_profile(report: dict, top: int) -> None:
         per_row = f"{step / rows * 1e6:.2f}" if rows else "—"
         rate = f"{rows / spent:,.0f}" if rows and spent else "—"
         entry["step_s"] = round(step, 3)
-        print(f"   {entry['step']:<58} {spent:7.2f} {step:7.2f} {per_row:>7} {rate:>11}")
+        mark = ""
+        if entry.get("rows") and entry["rows"] != rows:
+            mark = f"  ({entry['rows']:,} rows: a window held more than one page)"
+        print(f"   {entry['step']:<58} {spent:7.2f} {step:7.2f} {per_row:>7} {rate:>11}{mark}")
     print()
     total = report["profile_total_s"] or 1.0
     print("2. cProfile of the whole tap (per-thread CPU clock; profiling inflates Python calls)")
