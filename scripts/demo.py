@@ -20,9 +20,22 @@ TAP = str(Path(sys.executable).parent / "tap-pendo")
 def start_fake():
     """The fake Pendo, as its own process; returns (process, url, key)."""
     fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_pendo", "--port", "0", "--scale", "1", "--seed", "1",
-         "--key", "demo-key"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.fake_pendo",
+            "--port",
+            "0",
+            "--scale",
+            "1",
+            "--seed",
+            "1",
+            "--key",
+            "demo-key",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     hello = json.loads(fake.stdout.readline())
     return fake, hello["url"], hello["key"]
@@ -65,12 +78,20 @@ def main():
     fake, url, key = start_fake()
     try:
         print(f"fake Pendo listening on {url}")
-        config = write(DEMO / "config.json", {
-            "x_pendo_integration_key": key, "api_url": url, "period": "dayRange",
-            "start_date": time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() - 40 * 86400)),
-        })
-        discovered = subprocess.run([TAP, "--config", str(config), "--discover"], check=True,
-                                    capture_output=True, text=True)
+        config = write(
+            DEMO / "config.json",
+            {
+                "x_pendo_integration_key": key,
+                "api_url": url,
+                "period": "dayRange",
+                "start_date": time.strftime(
+                    "%Y-%m-%dT00:00:00Z", time.gmtime(time.time() - 40 * 86400)
+                ),
+            },
+        )
+        discovered = subprocess.run(
+            [TAP, "--config", str(config), "--discover"], check=True, capture_output=True, text=True
+        )
         catalog = write(DEMO / "catalog.json", select_all(json.loads(discovered.stdout)))
         print(f"discovered {len(json.loads(discovered.stdout)['streams'])} streams -> {catalog}")
         first, state, elapsed = sync(config, catalog, DEMO / "output.jsonl")
@@ -83,8 +104,10 @@ def main():
         print(f"\nfull sync {elapsed:.1f}s, incremental {elapsed2:.1f}s")
         print(f"Singer messages: {DEMO / 'output.jsonl'} and {DEMO / 'output-incremental.jsonl'}")
         print(f"state after the first run: {state_file}; tap logs: {DEMO / 'tap.log'}")
-        print("the incremental run re-reads only the last day of events (late data), "
-              "rows without a date, and new activity")
+        print(
+            "the incremental run re-reads only the last day of events (late data), "
+            "rows without a date, and new activity"
+        )
     finally:
         fake.terminate()
         fake.wait()

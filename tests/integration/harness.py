@@ -76,8 +76,17 @@ def clock_env(fake) -> dict:
     }
 
 
-def run_tap(fake, tmp_path, config, catalog=None, state=None, discover=False, timeout=900,
-            extra_args=(), env=None) -> TapRun:
+def run_tap(
+    fake,
+    tmp_path,
+    config,
+    catalog=None,
+    state=None,
+    discover=False,
+    timeout=900,
+    extra_args=(),
+    env=None,
+) -> TapRun:
     """Run tap-pendo as a subprocess; its stdout is parsed as Singer messages."""
     tmp_path = Path(tmp_path)
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -89,8 +98,9 @@ def run_tap(fake, tmp_path, config, catalog=None, state=None, discover=False, ti
     if state is not None:
         args += ["--state", _write(tmp_path / "state.json", state)]
     run_env = {**os.environ, **(clock_env(fake) if fake is not None else {}), **(env or {})}
-    done = subprocess.run(list(args) + list(extra_args), capture_output=True, text=True,
-                          timeout=timeout, env=run_env)
+    done = subprocess.run(
+        list(args) + list(extra_args), capture_output=True, text=True, timeout=timeout, env=run_env
+    )
     run = TapRun(done.returncode, done.stdout, done.stderr)
     if not discover:
         run.messages = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

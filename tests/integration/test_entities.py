@@ -47,18 +47,25 @@ def catalog(fake, tmp_path_factory):
 def test_discovery_lists_the_15_streams_with_standard_metadata(catalog):
     streams = {s["tap_stream_id"]: s for s in catalog["streams"]}
     assert len(streams) == 15
-    for name, entry in streams.items():
+    for entry in streams.values():
         root = next(m["metadata"] for m in entry["metadata"] if m["breadcrumb"] == [])
         assert root["table-key-properties"] == entry["key_properties"]
         assert root["forced-replication-method"] in ("INCREMENTAL", "FULL_TABLE")
-        automatic = {m["breadcrumb"][1] for m in entry["metadata"]
-                     if m["breadcrumb"] and m["metadata"]["inclusion"] == "automatic"}
+        automatic = {
+            m["breadcrumb"][1]
+            for m in entry["metadata"]
+            if m["breadcrumb"] and m["metadata"]["inclusion"] == "automatic"
+        }
         assert set(entry["key_properties"]) <= automatic
         if root["forced-replication-method"] == "INCREMENTAL":
             assert root["valid-replication-keys"][0] in automatic
     assert streams["accounts"]["key_properties"] == ["account_id"]
-    assert next(m["metadata"] for m in streams["feature_events"]["metadata"]
-                if m["breadcrumb"] == [])["parent-tap-stream-id"] == "features"
+    assert (
+        next(m["metadata"] for m in streams["feature_events"]["metadata"] if m["breadcrumb"] == [])[
+            "parent-tap-stream-id"
+        ]
+        == "features"
+    )
     assert "day" in streams["events"]["schema"]["properties"]
     assert "hour" not in streams["events"]["schema"]["properties"]
 
@@ -107,7 +114,8 @@ def test_every_entity_row_exactly_once(fake, catalog, tmp_path, settings):
     run = run_tap(fake, tmp_path, config, select(catalog, ENTITIES + METADATA)).ok()
     truth_settings = {
         "include_anonymous": settings.get("include_anonymous_visitors", False),
-        "app_ids": [int(a) for a in settings["app_ids"].split(",")] if "app_ids" in settings
+        "app_ids": [int(a) for a in settings["app_ids"].split(",")]
+        if "app_ids" in settings
         else None,
     }
     assert_matches_truth(fake, run, ENTITIES + METADATA, config, **truth_settings)
@@ -140,8 +148,10 @@ def test_second_run_emits_only_what_changed_and_the_third_sees_updates(tmp_path)
             assert merged == expected, stream
             changed += len(third.records.get(stream, [])) - len(second.records.get(stream, []))
         assert changed > 0
-        assert third.state["bookmarks"]["accounts"]["lastupdated"] > first.state["bookmarks"][
-            "accounts"]["lastupdated"]
+        assert (
+            third.state["bookmarks"]["accounts"]["lastupdated"]
+            > first.state["bookmarks"]["accounts"]["lastupdated"]
+        )
 
 
 def _rk(stream):

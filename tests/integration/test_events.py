@@ -8,15 +8,22 @@ from tests.fake_pendo.truth import primary_key
 from tests.integration.harness import base_config, by_key, discover, run_tap, select
 
 EVENTS = ["events", "feature_events", "page_events", "track_events", "guide_events", "poll_events"]
-SOURCES = {"events": "events", "feature_events": "featureEvents", "page_events": "pageEvents",
-           "track_events": "trackEvents", "guide_events": "guideEvents", "poll_events": "pollEvents"}
+SOURCES = {
+    "events": "events",
+    "feature_events": "featureEvents",
+    "page_events": "pageEvents",
+    "track_events": "trackEvents",
+    "guide_events": "guideEvents",
+    "poll_events": "pollEvents",
+}
 
 
 def truth_by_key(fake, stream, config, **settings):
     period = config["period"]
     return by_key(
-        fake.truth(stream, period=period, start_ms=parse_datetime_ms(config["start_date"]),
-                   **settings),
+        fake.truth(
+            stream, period=period, start_ms=parse_datetime_ms(config["start_date"]), **settings
+        ),
         primary_key(stream, period),
     )
 

@@ -14,8 +14,14 @@ LONG_AGO = "2020-01-01T00:00:00Z"  # before the fake's oldest history, which Pen
 
 
 def history_truth(fake, config, include_anonymous=False):
-    return by_key(fake.truth("visitor_history", start_ms=parse_datetime_ms(config["start_date"]),
-                             include_anonymous=include_anonymous), KEY)
+    return by_key(
+        fake.truth(
+            "visitor_history",
+            start_ms=parse_datetime_ms(config["start_date"]),
+            include_anonymous=include_anonymous,
+        ),
+        KEY,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +32,9 @@ def fake():
 
 @pytest.mark.parametrize("anonymous", [False, True])
 def test_every_history_row_of_the_180_days_exactly_once(fake, tmp_path, anonymous):
-    config = base_config(fake, start_date=LONG_AGO, include_anonymous_visitors=anonymous,
-                         record_limit=40)
+    config = base_config(
+        fake, start_date=LONG_AGO, include_anonymous_visitors=anonymous, record_limit=40
+    )
     catalog = select(discover(fake, tmp_path / "d", config), ["visitor_history"])
     run = run_tap(fake, tmp_path, config, catalog).ok()
     rows = run.records["visitor_history"]
@@ -46,14 +53,17 @@ def test_visitors_and_history_share_one_listing(fake, tmp_path):
     alone = run_tap(fake, tmp_path / "alone", config, select(catalog, ["visitor_history"])).ok()
     listing_alone = fake.log["sources"]["visitors"]
     fake.reset_log()
-    both = run_tap(fake, tmp_path / "both", config,
-                   select(catalog, ["visitors", "visitor_history"])).ok()
+    both = run_tap(
+        fake, tmp_path / "both", config, select(catalog, ["visitors", "visitor_history"])
+    ).ok()
     assert fake.log["sources"]["visitors"] <= listing_alone + 1
     assert by_key(both.records["visitor_history"], KEY) == by_key(
-        alone.records["visitor_history"], KEY)
+        alone.records["visitor_history"], KEY
+    )
     start = parse_datetime_ms(config["start_date"])
     assert by_key(both.records["visitors"], ["visitor_id"]) == by_key(
-        fake.truth("visitors", start_ms=start), ["visitor_id"])
+        fake.truth("visitors", start_ms=start), ["visitor_id"]
+    )
     assert set(both.state["bookmarks"]) == {"visitors", "visitor_history"}
 
 
@@ -87,8 +97,12 @@ def test_requests_stay_within_active_visitor_days_and_parallelism_pays(tmp_path)
         for workers in (2, 8):
             fake.reset_log()
             begun = time.monotonic()
-            run = run_tap(fake, tmp_path / str(workers),
-                          dict(config, max_concurrent_requests=workers), catalog).ok()
+            run = run_tap(
+                fake,
+                tmp_path / str(workers),
+                dict(config, max_concurrent_requests=workers),
+                catalog,
+            ).ok()
             walls[workers] = time.monotonic() - begun
             log = fake.log
             assert run.records["visitor_history"]

@@ -24,8 +24,13 @@ def sleeps(monkeypatch):
 
 
 def make_client(**overrides):
-    raw = {"x_pendo_integration_key": KEY, "start_date": "2026-01-01T00:00:00Z", "api_url": URL,
-           "max_retries": 3, **overrides}
+    raw = {
+        "x_pendo_integration_key": KEY,
+        "start_date": "2026-01-01T00:00:00Z",
+        "api_url": URL,
+        "max_retries": 3,
+        **overrides,
+    }
     return PendoClient(load_config(raw))
 
 
@@ -65,8 +70,10 @@ def test_other_4xx_carries_pendo_text(sleeps):
 
 def test_429_waits_retry_after_then_succeeds(sleeps):
     with requests_mock.Mocker() as m:
-        m.post(AGG, [{"status_code": 429, "headers": {"Retry-After": "7"}},
-                     {"text": results([{"id": 1}])}])
+        m.post(
+            AGG,
+            [{"status_code": 429, "headers": {"Retry-After": "7"}}, {"text": results([{"id": 1}])}],
+        )
         assert list(make_client().stream_aggregation({}, "features", "t")) == [{"id": 1}]
     assert 7 in sleeps
 
@@ -75,9 +82,14 @@ def test_5xx_and_connection_errors_are_retried_with_backoff(sleeps):
     import requests
 
     with requests_mock.Mocker() as m:
-        m.post(AGG, [{"status_code": 502, "text": "<html>bad gateway</html>"},
-                     {"exc": requests.ConnectionError("reset")},
-                     {"text": results([])}])
+        m.post(
+            AGG,
+            [
+                {"status_code": 502, "text": "<html>bad gateway</html>"},
+                {"exc": requests.ConnectionError("reset")},
+                {"text": results([])},
+            ],
+        )
         assert list(make_client().stream_aggregation({}, "features", "t")) == []
     assert len(sleeps) == 2 and all(0 <= s <= 60 for s in sleeps)
 
@@ -92,7 +104,7 @@ def test_retries_are_bounded_and_the_failure_is_clear(sleeps):
 
 def test_get_json_retries_a_body_that_is_not_json(sleeps):
     with requests_mock.Mocker() as m:
-        m.get(URL + "/x", [{"text": "[{\"a\": 1"}, {"text": "[1]"}])
+        m.get(URL + "/x", [{"text": '[{"a": 1'}, {"text": "[1]"}])
         assert make_client().get_json("/x", "visitor_history") == [1]
 
 
@@ -126,12 +138,15 @@ def test_pager_walks_pages_until_a_short_one(sleeps):
         pipeline = request.json()["request"]["pipeline"]
         done = answer.calls * 2
         answer.calls += 1
-        return results(rows[done: done + pipeline[-1]["limit"]])
+        return results(rows[done : done + pipeline[-1]["limit"]])
 
     answer.calls = 0
     with requests_mock.Mocker() as m:
         m.post(AGG, text=answer)
         items = list(keyset_rows(make_client(), "t", {"source": {"t": None}}, None, ["k", "id"], 2))
     assert [i.position for i in items if isinstance(i, PageDone)] == [
-        [1, "r1"], [1, "r3"], [1, "r4"]]
+        [1, "r1"],
+        [1, "r3"],
+        [1, "r4"],
+    ]
     assert m.call_count == 3

@@ -24,9 +24,14 @@ def test_defaults_are_documented_values():
 
 @pytest.mark.parametrize(
     "region,url",
-    [("us", "https://app.pendo.io"), ("us1", "https://us1.app.pendo.io"),
-     ("eu", "https://app.eu.pendo.io"), ("jpn", "https://app.jpn.pendo.io"),
-     ("au", "https://app.au.pendo.io"), ("EU", "https://app.eu.pendo.io")],
+    [
+        ("us", "https://app.pendo.io"),
+        ("us1", "https://us1.app.pendo.io"),
+        ("eu", "https://app.eu.pendo.io"),
+        ("jpn", "https://app.jpn.pendo.io"),
+        ("au", "https://app.au.pendo.io"),
+        ("EU", "https://app.eu.pendo.io"),
+    ],
 )
 def test_regions_map_to_their_hosts(region, url):
     assert config(region=region).base_url == url
@@ -41,8 +46,9 @@ def test_api_url_overrides_region():
     assert config(api_url="http://127.0.0.1:9/", region="eu").base_url == "http://127.0.0.1:9"
 
 
-@pytest.mark.parametrize("value,expected", [("day", "dayRange"), ("hour", "hourRange"),
-                                            ("hourRange", "hourRange")])
+@pytest.mark.parametrize(
+    "value,expected", [("day", "dayRange"), ("hour", "hourRange"), ("hourRange", "hourRange")]
+)
 def test_period_accepts_short_names(value, expected):
     assert config(period=value).period == expected
 

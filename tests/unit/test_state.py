@@ -12,15 +12,25 @@ def test_empty_state_is_fine():
 
 
 def test_singer_io_feature_bookmark_key_is_read():
-    state = check_state({"bookmarks": {"features": {"lastUpdatedAt": "2026-01-02T00:00:00Z"}}},
-                        "dayRange")
+    state = check_state(
+        {"bookmarks": {"features": {"lastUpdatedAt": "2026-01-02T00:00:00Z"}}}, "dayRange"
+    )
     assert bookmark_ms(state, STREAMS["features"], "dayRange") == 1767312000000
 
 
 def test_current_key_wins_over_the_legacy_one():
-    state = {"bookmarks": {"features": {"last_updated_at": "2026-01-03T00:00:00Z",
-                                        "lastUpdatedAt": "2026-01-02T00:00:00Z"}}}
-    assert bookmark_ms(check_state(state, "dayRange"), STREAMS["features"], "dayRange") == 1767398400000
+    state = {
+        "bookmarks": {
+            "features": {
+                "last_updated_at": "2026-01-03T00:00:00Z",
+                "lastUpdatedAt": "2026-01-02T00:00:00Z",
+            }
+        }
+    }
+    assert (
+        bookmark_ms(check_state(state, "dayRange"), STREAMS["features"], "dayRange")
+        == 1767398400000
+    )
 
 
 @pytest.mark.parametrize(
