@@ -27,8 +27,8 @@ test: $(STAMP) $(TEST_DEPS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check tap_pendo tests bench
-	$(BIN)/ruff format --check tap_pendo tests bench
+	$(BIN)/ruff check tap_pendo tests bench scripts
+	$(BIN)/ruff format --check tap_pendo tests bench scripts
 
 clean:
 	rm -rf $(VENV) .venvs .demo .bench
