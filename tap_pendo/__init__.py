@@ -6,6 +6,7 @@ line on stderr and exit code 1; the integration key never reaches any output.
 """
 
 import argparse
+import copy
 import json
 import logging
 import sys
@@ -132,13 +133,12 @@ def run(args: argparse.Namespace) -> None:
         state=state,
         sync_start_ms=started,
         selected=frozenset(s.stream.name for s in selected),
-        log_window=lambda stream, window, rows: progress.window_done(
-            stream, window.index, window.total, rows, ms_to_rfc3339(window.start_ms)
-        ),
+        progress=progress,
     )
     writer = SingerWriter()
     try:
-        sync(ctx, selected, json.loads(json.dumps(state)), writer, progress)
+        # The readers read the state as it came in; the sync writes a copy of it.
+        sync(ctx, selected, copy.deepcopy(state), writer)
     finally:
         writer.flush()
         progress.summary(dict(client.requests_by_stream), client.retries)

@@ -41,6 +41,11 @@ class Progress:
                 "progress: %s: %d rows%s, %.0f rows/s", stream, rows, windows, rows / elapsed
             )
 
+    def windows_planned(self, stream: str, total: int, first: str, end: str) -> None:
+        """The windows an event stream will read."""
+        self.windows[stream] = (0, total)
+        LOGGER.info("%s: %d windows planned, from %s to %s", stream, total, first, end)
+
     def window_done(self, stream: str, index: int, total: int, rows: int, start: str) -> None:
         """One window of an event stream is read."""
         self.windows[stream] = (index + 1, total)

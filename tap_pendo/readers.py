@@ -5,14 +5,15 @@ rows before it are complete, a Checkpoint holding the stream's new bookmark.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Callable, Optional
+from dataclasses import dataclass, field
+from typing import Optional
 
 from . import aggregation as agg
 from .client import PendoClient
 from .config import Config
 from .errors import PendoError
 from .pager import PageDone, keyset_rows, path_value
+from .progress import Progress
 from .state import bookmark_ms, bookmark_value
 from .streams import PERIOD, StreamDef, period_field
 from .timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339, parse_datetime_ms
@@ -58,7 +59,7 @@ class RunContext:
     state: dict  # as it came in; the readers only read it
     sync_start_ms: int
     selected: frozenset = frozenset()
-    log_window: Callable = lambda stream, window, rows: None
+    progress: Progress = field(default_factory=Progress)
 
 
 def source_params(config: Config, stream: StreamDef) -> Optional[dict]:
@@ -180,6 +181,13 @@ def read_events(ctx: RunContext, stream: StreamDef) -> Iterator:
     by_period = stream.replication_key == PERIOD
     newest = bookmark_ms(ctx.state, stream, config.period)
     windows, position = event_windows(ctx, stream)
+    if windows:
+        ctx.progress.windows_planned(
+            stream.name,
+            len(windows),
+            ms_to_rfc3339(windows[0].start_ms),
+            ms_to_rfc3339(windows[-1].end_ms),
+        )
     order = (field,) + stream.identity
     params = source_params(config, stream)
     rows = 0
@@ -212,7 +220,9 @@ def read_events(ctx: RunContext, stream: StreamDef) -> Iterator:
                 rows += 1
                 yield item
         position = None
-        ctx.log_window(stream.name, window, rows)
+        ctx.progress.window_done(
+            stream.name, window.index, window.total, rows, ms_to_rfc3339(window.start_ms)
+        )
         yield checkpoint(window_start=ms_to_rfc3339(window.end_ms))
     if newest is not None:
         newest = min(newest, ctx.sync_start_ms)

@@ -8,7 +8,6 @@ from singer import metadata
 
 from .errors import CatalogError
 from .output import SingerWriter
-from .progress import Progress
 from .readers import (
     Checkpoint,
     RunContext,
@@ -121,10 +120,9 @@ def served_by_other(selected: list) -> dict:
     return {"visitors": "visitor_history"} if {"visitors", "visitor_history"} <= names else {}
 
 
-def sync(
-    ctx: RunContext, selected: list, state: dict, writer: SingerWriter, progress: Progress
-) -> dict:
-    """Sync every selected stream; returns the final state."""
+def sync(ctx: RunContext, selected: list, state: dict, writer: SingerWriter) -> dict:
+    """Sync every selected stream, writing into `state`; returns it."""
+    progress = ctx.progress
     plans = {}
     progress.planned([s.stream.name for s in selected])
     for chosen in selected:
