@@ -150,3 +150,22 @@ def test_pager_walks_pages_until_a_short_one(sleeps):
         [1, "r4"],
     ]
     assert m.call_count == 3
+
+
+def test_a_429_pauses_every_worker_of_the_client(sleeps):
+    """Retry-After seen by one worker holds back the next request of any other."""
+    import threading
+
+    with requests_mock.Mocker() as m:
+        m.get(URL + "/a", [{"status_code": 429, "headers": {"Retry-After": "30"}}, {"text": "[]"}])
+        m.get(URL + "/b", text="[]")
+        client = make_client()
+        client.get_json("/a", "visitor_history")
+        assert sleeps[0] == 30
+        before = len(sleeps)
+        other = threading.Thread(target=client.get_json, args=("/b", "visitor_history"))
+        other.start()
+        other.join()
+    # The mocked sleep returns at once, so the pause is still on: the other
+    # worker's request waited out (nearly all of) the same 30 seconds.
+    assert len(sleeps) == before + 1 and 25 < sleeps[-1] <= 30
