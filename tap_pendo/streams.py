@@ -16,9 +16,12 @@ EVENT = "event"  # aggregation source with a timeSeries, walked in windows
 HISTORY = "history"  # GET /visitor/{id}/history, one visitor-day per request
 
 
+PERIOD_FIELDS = {"dayRange": "day", "hourRange": "hour"}
+
+
 def period_field(period: str) -> str:
     """`day` for dayRange, `hour` for hourRange: the row field and the bookmark key."""
-    return "hour" if period == "hourRange" else "day"
+    return PERIOD_FIELDS[period]
 
 
 @dataclass(frozen=True)

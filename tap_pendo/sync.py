@@ -15,7 +15,16 @@ from .readers import (
     read_events,
     read_metadata_schema,
 )
-from .streams import ENTITY, EVENT, HISTORY, METADATA, STREAMS, StreamDef, period_field
+from .streams import (
+    ENTITY,
+    EVENT,
+    HISTORY,
+    METADATA,
+    PERIOD_FIELDS,
+    STREAMS,
+    StreamDef,
+    period_field,
+)
 from .transform import RecordPlan
 
 PROGRESS_EVERY_ROWS = 4096
@@ -98,6 +107,7 @@ def record_plan(selected: Selected) -> RecordPlan:
         metadata_rows=selected.stream.name in ("accounts", "visitors"),
         verbatim=kind == METADATA,
         keys=selected.key_properties,
+        repeating_times=tuple(PERIOD_FIELDS.values()) if kind == EVENT else (),
     )
 
 

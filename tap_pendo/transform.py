@@ -78,15 +78,19 @@ def _nullable(nullable: bool, convert: Callable) -> Callable:
 _recent_times: dict = {}
 
 
+def repeated_ms_to_rfc3339(ms: int) -> str:
+    """ms_to_rfc3339 for values that repeat row after row (period starts)."""
+    text = _recent_times.get(ms)
+    if text is None:
+        if len(_recent_times) > 4096:
+            _recent_times.clear()
+        text = _recent_times[ms] = ms_to_rfc3339(ms)
+    return text
+
+
 def _to_datetime(value):
     if type(value) is int:
-        # Period starts repeat on every row of a period: remember recent ones.
-        text = _recent_times.get(value)
-        if text is None:
-            if len(_recent_times) > 4096:
-                _recent_times.clear()
-            text = _recent_times[value] = ms_to_rfc3339(value)
-        return text
+        return ms_to_rfc3339(value)
     if isinstance(value, float) and value.is_integer():
         return ms_to_rfc3339(int(value))
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
@@ -158,22 +162,26 @@ def _object_converter(schema: dict, rename_nested: bool) -> Callable:
     return convert
 
 
-def unchanged_type(schema: dict, rename_nested=True):
-    """The Python type whose values already fit `schema` as they are (the fast path), or None."""
+def fast_path(schema: dict, rename_nested=True) -> tuple:
+    """`(type, function)`: values of that type fit `schema` once passed through the function
+    (None: as they are). Anything else takes the full converter."""
     types = _types(schema) - {"null"}
-    if len(types) != 1 or schema.get("format") == "date-time":
-        return None
+    if len(types) != 1:
+        return _NOTHING, None
+    if schema.get("format") == "date-time":
+        return int, ms_to_rfc3339
     (kind,) = types
     if kind in ("object", "array") and rename_nested:
-        return None  # names inside must be renamed
-    return {
+        return _NOTHING, None  # names inside must be renamed
+    simple = {
         "string": str,
         "integer": int,
         "boolean": bool,
         "number": float,
         "object": dict,
         "array": list,
-    }[kind]
+    }
+    return simple[kind], None
 
 
 def metadata_group_converter(schema: dict) -> Callable:
@@ -183,9 +191,9 @@ def metadata_group_converter(schema: dict) -> Callable:
 
     def entry_for(name: str) -> tuple:
         if name not in fields:
-            return (name, COPY, None)
+            return (name, COPY, None, None)
         field = fields[name]
-        return (name, unchanged_type(field, False) or _NOTHING, value_converter(field, False))
+        return (name, *fast_path(field, False), value_converter(field, False))
 
     mapper = ShapeMapper(entry_for)
 
@@ -213,11 +221,11 @@ MAX_SEEN_SHAPES = 4096
 
 
 class COPY:
-    """The `unchanged type` of an entry whose value is copied as it is, whatever it is."""
+    """The `fast_type` of an entry whose value is copied as it is, whatever it is."""
 
 
 class KEY_TEXT:
-    """The `unchanged type` of a key column of text: any string but the empty one."""
+    """The `fast_type` of a key column of text: any string but the empty one."""
 
 
 # Pendo's "" (a visitor without an account) in a key column. Several loaders
@@ -232,12 +240,13 @@ def _to_key_text(value):
 
 
 class ShapeMapper:
-    """dict -> dict by per-name entries `(out_name, unchanged_type, converter)` or _SKIP.
+    """dict -> dict by per-name entries `(out_name, fast_type, fast, converter)` or _SKIP.
 
+    A value of `fast_type` becomes `fast(value)` (or stays as it is when
+    `fast` is None); any other value goes through the full `converter`.
     Pendo sends the rows of one source with the same keys, so the mapper
-    compiles straight-line code per key shape: unpack the values, copy those
-    of the unchanged type, convert the others. Only output names (quoted with
-    repr) reach the generated source; converters are passed in, not spelled.
+    compiles straight-line code per key shape. Only output names (quoted with
+    repr) reach the generated source; functions are passed in, not spelled.
     """
 
     def __init__(self, entry_for: Callable):
@@ -274,14 +283,15 @@ class ShapeMapper:
             entry = self.entry(name)
             if entry is _SKIP:
                 continue
-            out, unchanged, env[f"c{i}"] = entry
-            env[f"t{i}"] = unchanged
-            if unchanged is COPY:
+            out, env[f"t{i}"], env[f"f{i}"], env[f"c{i}"] = entry
+            fast_type, fast = entry[1], entry[2]
+            value = f"v{i}" if fast is None else f"f{i}(v{i})"
+            if fast_type is COPY:
                 items.append(f"{out!r}: v{i}")
-            elif unchanged is KEY_TEXT:
+            elif fast_type is KEY_TEXT:
                 items.append(f"{out!r}: v{i} if type(v{i}) is str and v{i} else c{i}(v{i})")
             else:
-                items.append(f"{out!r}: v{i} if type(v{i}) is t{i} else c{i}(v{i})")
+                items.append(f"{out!r}: {value} if type(v{i}) is t{i} else c{i}(v{i})")
         values = ", ".join(f"v{i}" for i in range(len(keys)))
         source = f"def compiled(row):\n    ({values},) = row.values()\n    return {{{', '.join(items)}}}\n"
         exec(source, env)  # noqa: S102 - see the class docstring
@@ -295,12 +305,12 @@ class ShapeMapper:
             entry = self.entry(name)
             if entry is _SKIP:
                 continue
-            column, unchanged, convert = entry
-            if unchanged is COPY or type(value) is unchanged:
+            column, fast_type, fast, convert = entry
+            if fast_type is COPY or (fast_type is KEY_TEXT and type(value) is str and value):
                 out[column] = value
                 continue
-            if unchanged is KEY_TEXT and type(value) is str and value:
-                out[column] = value
+            if type(value) is fast_type:
+                out[column] = value if fast is None else fast(value)
                 continue
             try:
                 out[column] = convert(value)
@@ -313,8 +323,7 @@ class ShapeMapper:
 class RecordPlan:
     """Turns Pendo rows of one stream into records holding the selected columns.
 
-    Each raw name maps to `(column, unchanged_type, converter)`: a value of
-    `unchanged_type` is copied, anything else goes through the converter.
+    Each raw name maps to a ShapeMapper entry `(column, fast_type, fast, converter)`.
     Metadata groups of accounts and visitors are expanded into
     `metadata_<group>` columns.
     """
@@ -327,6 +336,7 @@ class RecordPlan:
         metadata_rows: bool = False,
         verbatim: bool = False,
         keys: tuple = (),
+        repeating_times: tuple = (),
     ):
         self.stream = stream
         self.metadata_rows = metadata_rows
@@ -336,11 +346,13 @@ class RecordPlan:
             if metadata_rows and column.startswith("metadata_"):
                 continue
             rename = not verbatim and column not in VERBATIM_OBJECTS
-            unchanged = unchanged_type(schema, rename) or _NOTHING
-            if column in keys and unchanged is str:
-                self.fields[column] = (KEY_TEXT, _nullable(False, _to_key_text))
-            else:
-                self.fields[column] = (unchanged, value_converter(schema, rename_nested=rename))
+            fast_type, fast = fast_path(schema, rename)
+            if column in keys and fast_type is str:
+                self.fields[column] = (KEY_TEXT, None, _nullable(False, _to_key_text))
+                continue
+            if column in repeating_times and fast is ms_to_rfc3339:
+                fast = repeated_ms_to_rfc3339
+            self.fields[column] = (fast_type, fast, value_converter(schema, rename_nested=rename))
         self.groups = {}
         if metadata_rows:
             self.groups = {
