@@ -11,30 +11,13 @@ import pytest
 
 from tap_pendo.timefmt import parse_datetime_ms
 from tests.fake_pendo.truth import primary_key
-from tests.integration.harness import base_config, discover, run_tap, select
+from tests.integration.harness import ALL_STREAMS, base_config, discover, run_tap, select
 
 REPO = Path(__file__).resolve().parents[2]
 VENVS = REPO / ".venvs"
 # Small, so that the whole suite stays within a few minutes; every trap the
 # comparisons below rely on (awkward ids, ties, three apps) is still there.
 SCALE = 0.3
-ALL_STREAMS = [
-    "accounts",
-    "visitors",
-    "features",
-    "pages",
-    "guides",
-    "track_types",
-    "metadata_accounts",
-    "metadata_visitors",
-    "events",
-    "feature_events",
-    "page_events",
-    "track_events",
-    "guide_events",
-    "poll_events",
-    "visitor_history",
-]
 
 
 def tool(venv: str, executable: str) -> str:

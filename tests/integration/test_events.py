@@ -5,17 +5,7 @@ import pytest
 from tap_pendo.timefmt import DAY_MS, ms_to_rfc3339, parse_datetime_ms
 from tests.fake_pendo import FakePendo
 from tests.fake_pendo.truth import primary_key
-from tests.integration.harness import base_config, by_key, discover, run_tap, select
-
-EVENTS = ["events", "feature_events", "page_events", "track_events", "guide_events", "poll_events"]
-SOURCES = {
-    "events": "events",
-    "feature_events": "featureEvents",
-    "page_events": "pageEvents",
-    "track_events": "trackEvents",
-    "guide_events": "guideEvents",
-    "poll_events": "pollEvents",
-}
+from tests.integration.harness import EVENTS, base_config, by_key, discover, run_tap, select
 
 
 def truth_by_key(fake, stream, config, **settings):

@@ -99,24 +99,6 @@ def assert_no_secret(*texts: str, directory: Optional[Path] = None) -> None:
 
 # -- comparing runs -------------------------------------------------------------
 
-ALL_STREAMS = [
-    "accounts",
-    "visitors",
-    "features",
-    "pages",
-    "guides",
-    "track_types",
-    "metadata_accounts",
-    "metadata_visitors",
-    "events",
-    "feature_events",
-    "page_events",
-    "track_events",
-    "guide_events",
-    "poll_events",
-    "visitor_history",
-]
-
 
 def identity(stream: str, period: str = "dayRange") -> list:
     from tests.fake_pendo.truth import primary_key

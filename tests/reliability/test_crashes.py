@@ -25,9 +25,8 @@ import pytest
 
 from tap_pendo.timefmt import DAY_MS, HOUR_MS, parse_datetime_ms
 from tests.fake_pendo import FakePendo
-from tests.integration.harness import base_config, select
+from tests.integration.harness import ALL_STREAMS, base_config, select
 from tests.reliability.common import (
-    ALL_STREAMS,
     SECRET_KEY,
     KillableRun,
     assert_same_rows,

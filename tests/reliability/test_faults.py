@@ -10,9 +10,8 @@ import time
 import pytest
 
 from tests.fake_pendo import FakePendo
-from tests.integration.harness import base_config, select
+from tests.integration.harness import ALL_STREAMS, base_config, select
 from tests.reliability.common import (
-    ALL_STREAMS,
     SECRET_KEY,
     KillableRun,
     assert_clean_failure,
