@@ -7,6 +7,7 @@ from typing import Optional
 from singer import metadata
 
 from .errors import CatalogError
+from .history import read_history
 from .output import SingerWriter
 from .readers import (
     Checkpoint,
@@ -111,16 +112,13 @@ def record_plan(selected: Selected) -> RecordPlan:
     )
 
 
-def readers():
-    """Which reader serves each kind of stream."""
-    from .history import read_history
-
-    return {
-        ENTITY: read_entities,
-        EVENT: read_events,
-        METADATA: read_metadata_schema,
-        HISTORY: read_history,
-    }
+# Which reader serves each kind of stream.
+READERS = {
+    ENTITY: read_entities,
+    EVENT: read_events,
+    METADATA: read_metadata_schema,
+    HISTORY: read_history,
+}
 
 
 def served_by_other(selected: list) -> dict:
@@ -146,7 +144,6 @@ def sync(ctx: RunContext, selected: list, state: dict, writer: SingerWriter) -> 
         )
         plans[chosen.stream.name] = record_plan(chosen)
     bookmarks = state.setdefault("bookmarks", {})
-    kinds = readers()
     skipped = served_by_other(selected)
     for chosen in _resume_first(selected, state.get("currently_syncing")):
         name = chosen.stream.name
@@ -159,7 +156,7 @@ def sync(ctx: RunContext, selected: list, state: dict, writer: SingerWriter) -> 
         rows = 0
         other_rows: dict = {}
         try:
-            for item in kinds[chosen.stream.kind](ctx, chosen.stream):
+            for item in READERS[chosen.stream.kind](ctx, chosen.stream):
                 if type(item) is dict:
                     writer.record(name, plan.record(item))
                     rows += 1
