@@ -861,7 +861,7 @@ def profile_in_process(argv: list, stream_name: str, repeat: int) -> dict:
     from tap_pendo.config import load_config
     from tap_pendo.output import SingerWriter
     from tap_pendo.readers import RunContext
-    from tap_pendo.sync import readers, record_plan, selection
+    from tap_pendo.sync import record_plan, selection
     from tap_pendo.timefmt import now_ms
 
     config_path, catalog_path = argv[2], argv[4]
@@ -870,7 +870,10 @@ def profile_in_process(argv: list, stream_name: str, repeat: int) -> dict:
         Catalog.from_dict(json.loads(Path(catalog_path).read_text())), config.period
     )
     chosen = next(s for s in selected if s.stream.name == stream_name)
-    reader = readers()[chosen.stream.kind]
+    # tap_pendo.sync, the module (the package exports a function of that name).
+    sync_module = sys.modules["tap_pendo.sync"]
+    table = getattr(sync_module, "READERS", None) or sync_module.readers()
+    reader = table[chosen.stream.kind]
     devnull = open(os.devnull, "wb")
 
     bodies: list = []
