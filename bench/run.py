@@ -596,9 +596,8 @@ def render_markdown(report: dict) -> str:
         "",
     ]
     lines += [f"- {line}" for line in verdicts(report["results"])]
-    extra = notes(report)
-    if extra:
-        lines += [""] + extra
+    for note in notes(report):
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 
