@@ -30,8 +30,8 @@ ANONYMOUS_PREFIX = "_PENDO_T_"
 LAST_VISIT = "metadata.auto.lastvisit"
 FIRST_VISIT = "metadata.auto.firstvisit"
 DO_NOT_PROCESS = "metadata.pendo.donotprocess"
-# Requests queued ahead of the visitor being written, per worker: enough to
-# keep every worker busy, few enough to keep memory flat.
+# Requests (and visitors) queued ahead of the visitor being written, per
+# worker: enough to keep every worker busy, few enough to keep memory flat.
 QUEUE_PER_WORKER = 4
 
 
@@ -167,7 +167,9 @@ def read_history(ctx: RunContext, stream: StreamDef) -> Iterator:
         "visitor listing",
     )
     workers = ctx.config.max_concurrent_requests
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="history") as pool:
+    bound = workers * QUEUE_PER_WORKER
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="history")
+    try:
 
         def fetch(visitor_id: str, day_ms: int) -> list:
             path = f"/api/v1/visitor/{quote(str(visitor_id), safe='')}/history"
@@ -196,11 +198,14 @@ def read_history(ctx: RunContext, stream: StreamDef) -> Iterator:
             futures = [pool.submit(fetch, item.get("visitorId"), day) for day in days]
             pending.append((position, visitor_row, item.get("visitorId"), futures))
             in_flight += len(futures)
-            while pending and in_flight > workers * QUEUE_PER_WORKER:
+            while pending and (in_flight > bound or len(pending) > bound):
                 in_flight -= len(pending[0][3])
                 yield from _finish_visitor(pending.popleft(), scope, visitors, serve_visitors)
         while pending:
             yield from _finish_visitor(pending.popleft(), scope, visitors, serve_visitors)
+    finally:
+        # On a failure, requests not yet started are dropped rather than waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
     finished = {stream.name: scope.finished()}
     if serve_visitors:
         finished.update(visitors.finished(last_position).bookmarks)

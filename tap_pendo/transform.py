@@ -11,7 +11,7 @@ from functools import cache
 from typing import Callable, Optional
 
 from .errors import PendoError
-from .timefmt import ms_to_rfc3339
+from .timefmt import MINUTE_TEXT, SECONDS_TEXT, minute_text, ms_to_rfc3339
 
 # Pendo's own names are renamed; names a customer chose are kept as sent.
 VERBATIM_OBJECTS = {"parameters", "properties"}
@@ -218,6 +218,7 @@ _NOTHING = _Nothing
 _SKIP = (None,)  # the plan entry of a name that is not a selected column
 MAX_ROW_SHAPES = 256  # compiled functions per mapper; rarer shapes take the slow path
 MAX_SEEN_SHAPES = 4096
+COMPILE_AFTER = 16  # rows of one shape before it is compiled
 
 
 class COPY:
@@ -253,7 +254,7 @@ class ShapeMapper:
         self._entry_for = entry_for
         self._entries: dict = {}
         self._compiled: dict = {}
-        self._seen_once: set = set()
+        self._seen: dict = {}  # key shape -> rows of it mapped without compiling
 
     def entry(self, name: str) -> tuple:
         """The memoized entry of one input name."""
@@ -267,10 +268,11 @@ class ShapeMapper:
         compiled = self._compiled.get(keys)
         if compiled is None:
             # Compiling costs as much as mapping a hundred rows: only for shapes that recur.
-            if keys not in self._seen_once:
-                if len(self._seen_once) > MAX_SEEN_SHAPES:
-                    self._seen_once.clear()
-                self._seen_once.add(keys)
+            seen = self._seen.get(keys, 0) + 1
+            if seen < COMPILE_AFTER:
+                if len(self._seen) > MAX_SEEN_SHAPES:
+                    self._seen.clear()
+                self._seen[keys] = seen
                 return self.slowly(row)
             compiled = self._compile(keys)
         return compiled(row)
@@ -278,14 +280,20 @@ class ShapeMapper:
     def _compile(self, keys: tuple) -> Callable:
         if len(self._compiled) >= MAX_ROW_SHAPES or not keys:
             return self.slowly
-        env, items = {}, []
+        env, items = {"M": MINUTE_TEXT, "m": minute_text, "S": SECONDS_TEXT}, []
         for i, name in enumerate(keys):
             entry = self.entry(name)
             if entry is _SKIP:
                 continue
             out, env[f"t{i}"], env[f"f{i}"], env[f"c{i}"] = entry
             fast_type, fast = entry[1], entry[2]
-            value = f"v{i}" if fast is None else f"f{i}(v{i})"
+            if fast is None:
+                value = f"v{i}"
+            elif fast is ms_to_rfc3339:
+                # Inlined: two calls per row less, a tenth of an event row's cost.
+                value = f"(M.get(v{i} // 60000) or m(v{i} // 60000)) + S[v{i} % 60000]"
+            else:
+                value = f"f{i}(v{i})"
             if fast_type is COPY:
                 items.append(f"{out!r}: v{i}")
             elif fast_type is KEY_TEXT:
@@ -369,6 +377,7 @@ class RecordPlan:
                 value_converter(properties["lastupdated"]) if "lastupdated" in selected else None
             )
         self._mapper = ShapeMapper(self._entry)
+        self._group_handlers: dict = {}
 
     def _entry(self, raw_name: str) -> tuple:
         column = snake(raw_name)
@@ -388,17 +397,28 @@ class RecordPlan:
             self._add_metadata(row.get("metadata") or {}, record)
         return record
 
+    def _group_handler(self, group: str) -> tuple:
+        """`(column, app id or None, converter)` for a metadata group name; converter None: skip."""
+        match = PER_APP_GROUP.match(group)
+        if match:
+            handler = ("metadata_auto_per_app", match.group(1), self.per_app)
+        else:
+            handler = ("metadata_" + group, None, self.groups.get(group))
+        self._group_handlers[group] = handler
+        return handler
+
     def _add_metadata(self, metadata: dict, record: dict) -> None:
         per_app = {}
+        handlers = self._group_handlers
         for group, values in metadata.items():
-            column = "metadata_" + group
+            column, app_id, convert = handlers.get(group) or self._group_handler(group)
+            if convert is None:
+                continue
             try:
-                match = PER_APP_GROUP.match(group)
-                if match and self.per_app is not None:
-                    column = "metadata_auto_per_app"
-                    per_app[match.group(1)] = self.per_app(values)
-                elif group in self.groups:
-                    record[column] = self.groups[group](values)
+                if app_id is None:
+                    record[column] = convert(values)
+                else:
+                    per_app[app_id] = convert(values)
             except Unconvertible as error:
                 raise self._error(column, error) from None
         if per_app:
