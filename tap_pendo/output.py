@@ -19,7 +19,7 @@ class SingerWriter:
     def __init__(self, stream=None):
         self._out = stream or open(sys.stdout.fileno(), "wb", buffering=BUFFER_BYTES, closefd=False)
         self._write = self._out.write
-        self._prefixes: dict = {}
+        self._writers: dict = {}
         self.records_written = 0
 
     def schema(self, stream: str, schema: dict, key_properties, bookmark_properties=None) -> None:
@@ -34,14 +34,25 @@ class SingerWriter:
             message["bookmark_properties"] = list(bookmark_properties)
         self._write(orjson.dumps(message) + b"\n")
 
+    def record_writer(self, stream: str):
+        """A function that writes one RECORD message of `stream`; buffered.
+
+        One closure per stream, so that the hot loop makes one call per record.
+        """
+        writer = self._writers.get(stream)
+        if writer is None:
+            write, dumps = self._write, orjson.dumps
+            prefix = b'{"type":"RECORD","stream":' + orjson.dumps(stream) + b',"record":'
+
+            def writer(record: dict) -> None:
+                write(prefix + dumps(record) + b"}\n")
+
+            self._writers[stream] = writer
+        return writer
+
     def record(self, stream: str, record: dict) -> None:
         """A RECORD message; buffered."""
-        prefix = self._prefixes.get(stream)
-        if prefix is None:
-            prefix = self._prefixes[stream] = (
-                b'{"type":"RECORD","stream":' + orjson.dumps(stream) + b',"record":'
-            )
-        self._write(prefix + orjson.dumps(record) + b"}\n")
+        self.record_writer(stream)(record)
 
     def state(self, value: dict) -> None:
         """A STATE message, flushed with every record before it."""

@@ -26,7 +26,7 @@ from .streams import (
     StreamDef,
     period_field,
 )
-from .transform import RecordPlan
+from .transform import RecordPlan, Unconvertible
 
 PROGRESS_EVERY_ROWS = 4096
 
@@ -155,10 +155,12 @@ def sync(ctx: RunContext, selected: list, state: dict, writer: SingerWriter) -> 
         progress.stream_started(name)
         rows = 0
         other_rows: dict = {}
+        convert, write_record = plan.convert, writer.record_writer(name)
+        item = None
         try:
             for item in READERS[chosen.stream.kind](ctx, chosen.stream):
                 if type(item) is dict:
-                    writer.record(name, plan.record(item))
+                    write_record(convert(item))
                     rows += 1
                     if not rows % PROGRESS_EVERY_ROWS:
                         progress.rows_written(name, rows)
@@ -168,6 +170,8 @@ def sync(ctx: RunContext, selected: list, state: dict, writer: SingerWriter) -> 
                 else:
                     writer.record(item.stream, plans[item.stream].record(item.row))
                     other_rows[item.stream] = other_rows.get(item.stream, 0) + 1
+        except Unconvertible:
+            plan.explain(item)
         finally:
             # Also when the stream fails: the summary counts what was written.
             progress.rows_written(name, rows)

@@ -378,6 +378,10 @@ class RecordPlan:
             )
         self._mapper = ShapeMapper(self._entry)
         self._group_handlers: dict = {}
+        # The fastest way from a row to its record, for the hot loop. It may
+        # raise Unconvertible; `record()` and `explain()` turn that into a
+        # PendoError naming the field.
+        self.convert = self._record_with_metadata if metadata_rows else self._mapper
 
     def _entry(self, raw_name: str) -> tuple:
         column = snake(raw_name)
@@ -385,16 +389,23 @@ class RecordPlan:
         return (column, *field) if field is not None else _SKIP
 
     def record(self, row: dict) -> dict:
-        """One Singer record from one Pendo row."""
+        """One Singer record from one Pendo row; a PendoError names a field that cannot fit."""
         try:
-            record = self._mapper(row)
+            return self.convert(row)
         except Unconvertible:
-            try:
-                record = self._mapper.slowly(row)
-            except Unconvertible as error:
-                raise self._error(error.column, error) from None
-        if self.metadata_rows:
-            self._add_metadata(row.get("metadata") or {}, record)
+            self.explain(row)
+
+    def explain(self, row: dict) -> None:
+        """Raise the PendoError that names the field of `row` that cannot fit its schema."""
+        try:
+            self._mapper.slowly(row)
+        except Unconvertible as error:
+            raise self._error(error.column, error) from None
+        raise AssertionError("explain() called on a row that converts")
+
+    def _record_with_metadata(self, row: dict) -> dict:
+        record = self._mapper(row)
+        self._add_metadata(row.get("metadata") or {}, record)
         return record
 
     def _group_handler(self, group: str) -> tuple:
