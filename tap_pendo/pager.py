@@ -3,9 +3,9 @@ last row seen, limit. A page cut off part-way resumes after its last good row,
 so no row is read twice and none is skipped.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional
 
 from .aggregation import keyset_page, request_body
 from .client import BodyInterrupted, PendoClient
@@ -46,8 +46,14 @@ def keyset_rows(
     limit: int,
     position: Optional[list] = None,
     detail: str = "",
-) -> Iterator[Union[dict, PageDone]]:
-    """Rows of `source` matching `where`, in `order`, page by page; a PageDone after each page."""
+    page_end: Callable = PageDone,
+) -> Iterator:
+    """Rows of `source` matching `where`, in `order`, page by page.
+
+    After each page it yields `page_end(position, rows)`: a PageDone unless the
+    caller makes something else of it (a Checkpoint), so that callers can
+    pass the rows on with `yield from`, the cheapest way per row.
+    """
     failures = 0
     source_name = next(iter(source["source"]))
     page = 1
@@ -55,30 +61,29 @@ def keyset_rows(
         body = request_body(stream, keyset_page(source, where, order, position, limit))
         # Positions hold visitor ids, emails and IPs: logs name the page by number.
         label = " ".join(filter(None, (f"source {source_name}", detail, f"page {page}")))
-        count = 0
-        last = None
+        # After the loop (or an interruption), `row` is the last row yielded.
+        count, row = 0, None
         try:
-            for row in client.stream_aggregation(body, stream, label):
+            rows = enumerate(client.stream_aggregation(body, stream, label), 1)
+            for count, row in rows:  # noqa: B007 - both are read after the loop
                 if type(row) is not dict:
                     raise PendoError(
                         f"stream '{stream}': Pendo sent {str(row)[:80]!r} where a row (a JSON "
                         f"object) was expected from source {source_name}; please report this "
                         "line at the tap-pendo issue tracker"
                     )
-                count += 1
-                last = row
                 yield row
         except BodyInterrupted as error:
-            if last is not None:
-                position = position_of(last, order)
+            if row is not None:
+                position = position_of(row, order)
                 failures = 0
             failures += 1
             client.pause_before_retry(f"{stream} {label}", failures, error)
             continue
         failures = 0
-        if last is not None:
-            position = position_of(last, order)
-        yield PageDone(position, count)
+        if row is not None:
+            position = position_of(row, order)
+        yield page_end(position, count)
         if count < limit:
             return
         page += 1

@@ -12,7 +12,7 @@ from . import aggregation as agg
 from .client import PendoClient
 from .config import Config
 from .errors import PendoError
-from .pager import PageDone, keyset_rows, path_value
+from .pager import keyset_rows, path_value
 from .progress import Progress
 from .state import bookmark_ms, bookmark_value
 from .streams import PERIOD, StreamDef, period_field
@@ -134,17 +134,24 @@ def read_entities(ctx: RunContext, stream: StreamDef) -> Iterator:
     """Accounts, visitors, features, ...: rows changed since the bookmark, and rows without a date."""
     scope = EntityScope.of(ctx, stream)
     source = agg.source_step(stream.source, source_params(ctx.config, stream))
-    position = scope.position
-    for item in keyset_rows(
-        ctx.client, stream.name, source, scope.where, scope.order, ctx.config.record_limit, position
-    ):
-        if type(item) is PageDone:
-            position = item.position
-            if position is not None:
-                yield scope.progress(position)
-        else:
-            yield item
-    yield scope.finished(position)
+    last = scope.position
+
+    def page_done(position, page_rows):
+        nonlocal last
+        last = position or last
+        return scope.progress(last) if last is not None else Checkpoint({})
+
+    yield from keyset_rows(
+        ctx.client,
+        stream.name,
+        source,
+        scope.where,
+        scope.order,
+        ctx.config.record_limit,
+        scope.position,
+        page_end=page_done,
+    )
+    yield scope.finished(last)
 
 
 def event_windows(ctx: RunContext, stream: StreamDef) -> tuple:
@@ -178,7 +185,6 @@ def read_events(ctx: RunContext, stream: StreamDef) -> Iterator:
     config = ctx.config
     field = period_field(config.period)
     key = stream.bookmark_key(config.period)
-    by_period = stream.replication_key == PERIOD
     newest = bookmark_ms(ctx.state, stream, config.period)
     windows, position = event_windows(ctx, stream)
     if windows:
@@ -189,6 +195,9 @@ def read_events(ctx: RunContext, stream: StreamDef) -> Iterator:
             ms_to_rfc3339(windows[-1].end_ms),
         )
     order = (field,) + stream.identity
+    # Pages are sorted on the period first, then on browserTime where that is
+    # the replication key: a page's last row holds its newest value.
+    replication_index = order.index(stream.raw_replication_path(config.period))
     params = source_params(config, stream)
     rows = 0
 
@@ -204,21 +213,26 @@ def read_events(ctx: RunContext, stream: StreamDef) -> Iterator:
         # window before: keep each period in exactly one window, whatever the time zone.
         where = agg.at_or_after(field, window.start_ms)
         detail = f"window {window.index + 1}/{window.total} {ms_to_rfc3339(window.start_ms)}"
-        for item in keyset_rows(
-            ctx.client, stream.name, source, where, order, config.record_limit, position, detail
-        ):
-            if type(item) is PageDone:
-                last_period = optional_ms(item.position[0]) if item.position else None
-                if by_period and last_period is not None:
-                    newest = max(newest or last_period, last_period)
-                yield checkpoint(window_start=ms_to_rfc3339(window.start_ms), after=item.position)
-            else:
-                if not by_period:
-                    moment = optional_ms(item.get("browserTime"))
-                    if moment is not None and (newest is None or moment > newest):
-                        newest = moment
-                rows += 1
-                yield item
+
+        def page_done(position, page_rows, window=window):
+            nonlocal newest, rows
+            rows += page_rows
+            value = optional_ms(position[replication_index]) if position else None
+            if value is not None and (newest is None or value > newest):
+                newest = value
+            return checkpoint(window_start=ms_to_rfc3339(window.start_ms), after=position)
+
+        yield from keyset_rows(
+            ctx.client,
+            stream.name,
+            source,
+            where,
+            order,
+            config.record_limit,
+            position,
+            detail,
+            page_done,
+        )
         position = None
         ctx.progress.window_done(
             stream.name, window.index, window.total, rows, ms_to_rfc3339(window.start_ms)
