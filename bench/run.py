@@ -53,6 +53,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.integration.harness import select as select_catalog
+
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".bench"
 TAP = str(Path(sys.executable).parent / "tap-pendo")
@@ -284,23 +286,12 @@ def discover(fake: Fake, period: str) -> dict:
     return json.loads(done.stdout)
 
 
-def select_streams(catalog: dict, streams) -> dict:
-    """The catalog with only `streams` selected, every field of them."""
-    catalog = json.loads(json.dumps(catalog))
-    for entry in catalog["streams"]:
-        chosen = entry["tap_stream_id"] in streams
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = chosen
-    return catalog
-
-
 def tap_argv(
     fake: Fake, case_name: str, period: str, catalog: dict, streams, start_date=None
 ) -> list:
     slug = case_name.replace("+", "_")
     config = write_json(WORK / f"config-{slug}.json", fake.config(period, start_date))
-    selected = write_json(WORK / f"catalog-{slug}.json", select_streams(catalog, streams))
+    selected = write_json(WORK / f"catalog-{slug}.json", select_catalog(catalog, streams))
     return [TAP, "--config", config, "--catalog", selected]
 
 
