@@ -9,6 +9,8 @@ stream finishes.
 import copy
 from typing import Optional
 
+import singer
+
 from .errors import StateError
 from .streams import EVENT, PERIOD, STREAMS, StreamDef, period_field
 from .timefmt import parse_datetime_ms
@@ -72,13 +74,13 @@ def _check_bookmark(stream: StreamDef, bookmark, period: str) -> None:
 
 def bookmark_ms(state: dict, stream: StreamDef, period: str) -> Optional[int]:
     """The stream's replication bookmark in epoch ms, under its key or an older tap's."""
-    bookmark = state.get("bookmarks", {}).get(stream.name) or {}
     for key in (stream.bookmark_key(period), *stream.legacy_bookmark_keys):
-        if bookmark.get(key):
-            return parse_datetime_ms(bookmark[key])
+        value = singer.get_bookmark(state, stream.name, key)
+        if value:
+            return parse_datetime_ms(value)
     return None
 
 
 def bookmark_value(state: dict, stream: StreamDef, key: str):
     """Any other value of the stream's bookmark (`after`, `window_start`, ...)."""
-    return (state.get("bookmarks", {}).get(stream.name) or {}).get(key)
+    return singer.get_bookmark(state, stream.name, key)

@@ -4,6 +4,7 @@ records before it are out."""
 from dataclasses import dataclass
 from typing import Optional
 
+import singer
 from singer import metadata
 
 from .errors import CatalogError
@@ -150,7 +151,7 @@ def sync(ctx: RunContext, selected: list, state: dict, writer: SingerWriter) -> 
         if name in skipped:
             continue
         plan = plans[name]
-        state["currently_syncing"] = name
+        singer.set_currently_syncing(state, name)
         writer.state(state)
         progress.stream_started(name)
         rows = 0
@@ -177,7 +178,7 @@ def sync(ctx: RunContext, selected: list, state: dict, writer: SingerWriter) -> 
             progress.rows_written(name, rows)
             for other, count in other_rows.items():
                 progress.rows_written(other, count)
-        state["currently_syncing"] = None
+        singer.set_currently_syncing(state, None)
         writer.state(state)
     return state
 
