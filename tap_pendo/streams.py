@@ -74,6 +74,7 @@ _BROWSER_EVENT_IDENTITY = (
 
 
 def _entity(name, source):
+    """A product entity (feature, page, guide, track type): keyed by id, dated by lastUpdatedAt."""
     return StreamDef(
         name=name,
         kind=ENTITY,
