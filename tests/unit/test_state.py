@@ -60,3 +60,32 @@ def test_period_change_stops_before_any_request_with_the_fix():
 def test_guide_events_bookmark_does_not_depend_on_the_period():
     state = {"bookmarks": {"guide_events": {"browser_time": "2026-01-01T05:00:00.000000Z"}}}
     assert check_state(state, "hourRange")["bookmarks"]["guide_events"]
+
+
+def test_a_whole_singer_io_state_is_read():
+    """The shape singer-io's tap-pendo (and so Stitch) writes, with its extra keys."""
+    old = {
+        "currently_syncing": None,
+        "bookmarks": {
+            "accounts": {"lastupdated": "2026-01-01T00:00:00.000000Z"},
+            "pages": {"lastUpdatedAt": "2026-01-02T00:00:00.000000Z"},
+            "feature_events": {
+                "day": "2026-01-03T05:00:00.000000Z",
+                "last_processed": "feature-id",
+            },
+            "guide_events": {"browser_time": "2026-01-04T00:00:00.000000Z"},
+            "visitor_history": {
+                "modified_ts": "2026-01-05T00:00:00.000000Z",
+                "last_processed": "visitor-id",
+            },
+        },
+    }
+    state = check_state(old, "dayRange")
+    read = {name: bookmark_ms(state, STREAMS[name], "dayRange") for name in old["bookmarks"]}
+    assert read == {
+        "accounts": 1767225600000,
+        "pages": 1767312000000,
+        "feature_events": 1767416400000,
+        "guide_events": 1767484800000,
+        "visitor_history": 1767571200000,
+    }
