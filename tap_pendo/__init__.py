@@ -16,7 +16,7 @@ from singer.catalog import Catalog
 
 from .client import PendoClient
 from .config import Config, load_config, unknown_keys
-from .discover import discover
+from .discover import discover, fetch_metadata_docs
 from .errors import CatalogError, ConfigError, StateError, UserError
 from .output import SingerWriter
 from .progress import Progress
@@ -83,20 +83,6 @@ class RedactKey(logging.Filter):
             text = logging.Formatter().formatException(record.exc_info)
             record.exc_text = text.replace(self.key, "<integration key>")
         return True
-
-
-def fetch_metadata_docs(client: PendoClient) -> dict:
-    """The account and visitor metadata schemas, for custom fields."""
-    docs = {}
-    for kind, stream in (("account", "metadata_accounts"), ("visitor", "metadata_visitors")):
-        document = client.get_json(f"/api/v1/metadata/schema/{kind}", stream)
-        if not isinstance(document, dict):
-            raise UserError(
-                f"{client.config.host} answered {type(document).__name__} where Pendo's metadata "
-                f"schema for {kind} (a JSON object) was expected: check api_url or the region"
-            )
-        docs[kind] = document
-    return docs
 
 
 def run(args: argparse.Namespace) -> None:

@@ -8,10 +8,12 @@ from functools import cache
 from singer import metadata
 from singer.catalog import Catalog
 
-from .streams import EVENT, METADATA, STREAMS, StreamDef, period_field
+from .readers import fetch_metadata_schema
+from .streams import EVENT, METADATA, STREAMS, StreamDef, other_period_field
 
 SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
-METADATA_KINDS = {"accounts": "account", "visitors": "visitor"}
+# Whose custom fields each metadata schema stream describes.
+SCHEMA_OF = {"metadata_accounts": "accounts", "metadata_visitors": "visitors"}
 # Pendo's metadata `Type` -> JSON schema of a field value.
 FIELD_TYPES = {
     "time": {"type": ["null", "string"], "format": "date-time"},
@@ -39,15 +41,13 @@ def stream_schema(stream: StreamDef, period: str, metadata_docs: dict) -> dict:
     """The schema of `stream` under `period`, with Pendo's metadata fields merged in."""
     schema = bundled_schema(stream.name)
     properties = schema["properties"]
-    unused_period = "day" if period_field(period) == "hour" else "hour"
-    properties.pop(unused_period, None)
-    kind = METADATA_KINDS.get(stream.name)
-    if kind and kind in metadata_docs:
-        for group, fields in metadata_docs[kind].items():
-            _merge_group(properties, group, fields or {})
+    properties.pop(other_period_field(period), None)
+    for schema_stream, described in SCHEMA_OF.items():
+        if described == stream.name:
+            for group, fields in metadata_docs.get(schema_stream, {}).items():
+                _merge_group(properties, group, fields or {})
     if stream.kind == METADATA:
-        kind = "account" if stream.name == "metadata_accounts" else "visitor"
-        for group in metadata_docs.get(kind, {}):
+        for group in metadata_docs.get(stream.name, {}):
             properties.setdefault(group, {"type": ["null", "object"]})
     return schema
 
@@ -83,6 +83,11 @@ def stream_metadata(stream: StreamDef, schema: dict, period: str) -> list:
     if stream.kind == EVENT and stream.replication_key != "browser_time":
         mdata = metadata.write(mdata, (), "period", period)
     return metadata.to_list(mdata)
+
+
+def fetch_metadata_docs(client) -> dict:
+    """Pendo's account and visitor metadata schemas (for custom fields), by stream name."""
+    return {name: fetch_metadata_schema(client, STREAMS[name]) for name in SCHEMA_OF}
 
 
 def discover(period: str, metadata_docs: dict) -> Catalog:

@@ -243,12 +243,18 @@ def read_events(ctx: RunContext, stream: StreamDef) -> Iterator:
     yield checkpoint()
 
 
-def read_metadata_schema(ctx: RunContext, stream: StreamDef) -> Iterator:
-    """The metadata schema document, as one record."""
-    document = ctx.client.get_json(stream.source, stream.name)
+def fetch_metadata_schema(client: PendoClient, stream: StreamDef) -> dict:
+    """The metadata schema document that `stream` (metadata_accounts or _visitors) serves."""
+    document = client.get_json(stream.source, stream.name)
     if not isinstance(document, dict):
         raise PendoError(
-            f"stream '{stream.name}': Pendo answered {type(document).__name__} where an object "
-            f"was expected from {stream.source}: check api_url or the region"
+            f"stream '{stream.name}': {client.config.host} answered {type(document).__name__} "
+            f"where Pendo's metadata schema (a JSON object) was expected from {stream.source}: "
+            "check api_url or the region"
         )
-    yield metadata_schema_record(document)
+    return document
+
+
+def read_metadata_schema(ctx: RunContext, stream: StreamDef) -> Iterator:
+    """The metadata schema document, as one record."""
+    yield metadata_schema_record(fetch_metadata_schema(ctx.client, stream))

@@ -370,7 +370,8 @@ CASES = {
         script=on_aggregation(Answer(body=b"hello, this is not JSON")),
     ),
     "api-metadata-not-an-object": Case(
-        r"list where .*metadata schema for account \(a JSON object\) was expected",
+        r"answered list where Pendo.s metadata schema \(a JSON object\) was expected "
+        r"from /api/v1/metadata/schema/account",
         ODD_ANSWER_FIX,
         script=on_metadata(Answer(body=b"[1, 2, 3]")),
         discover=True,
@@ -520,7 +521,7 @@ def test_rows_of_unexpected_types_are_coerced_where_the_schema_allows(tmp_path):
         },
     }
     docs = {
-        "account": {
+        "metadata_accounts": {
             "custom": {
                 "seats": {"Type": "integer"},
                 "ratio": {"Type": "float"},

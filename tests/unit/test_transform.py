@@ -9,7 +9,7 @@ from tap_pendo.timefmt import ms_to_rfc3339, parse_datetime_ms
 from tap_pendo.transform import RecordPlan, snake
 
 META = {
-    "account": {
+    "metadata_accounts": {
         "auto": {"lastupdated": {"Type": "time"}},
         "custom": {
             "seats": {"Type": "integer"},
