@@ -214,7 +214,7 @@ def _number(raw: dict, name: str, default, kind, minimum):
     if isinstance(value, bool):
         value = "?"
     try:
-        number = kind(value) if not isinstance(value, str) else kind(value.strip())
+        number = kind(value)  # int() and float() take surrounding spaces
         if kind is int and isinstance(value, float) and value != int(value):
             raise ValueError
     except (TypeError, ValueError):

@@ -20,7 +20,6 @@ class SingerWriter:
         self._out = stream or open(sys.stdout.fileno(), "wb", buffering=BUFFER_BYTES, closefd=False)
         self._write = self._out.write
         self._writers: dict = {}
-        self.records_written = 0
 
     def schema(self, stream: str, schema: dict, key_properties, bookmark_properties=None) -> None:
         """A SCHEMA message."""

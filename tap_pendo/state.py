@@ -12,7 +12,7 @@ from typing import Optional
 import singer
 
 from .errors import StateError
-from .streams import EVENT, PERIOD, STREAMS, StreamDef, period_field
+from .streams import EVENT, PERIOD, STREAMS, StreamDef, other_period_field, period_field
 from .timefmt import parse_datetime_ms
 
 TIME_KEYS = ("window_start", "run_started")
@@ -49,7 +49,7 @@ def _check_bookmark(stream: StreamDef, bookmark, period: str) -> None:
     if not isinstance(bookmark, dict):
         raise StateError(f"state bookmark of '{stream.name}' must be an object")
     if stream.kind == EVENT and stream.replication_key == PERIOD:
-        other = "hour" if period_field(period) == "day" else "day"
+        other = other_period_field(period)
         if other in bookmark and period_field(period) not in bookmark:
             raise StateError(
                 f"the state's '{stream.name}' bookmark is by '{other}', but config 'period' is "

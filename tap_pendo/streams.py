@@ -24,6 +24,12 @@ def period_field(period: str) -> str:
     return PERIOD_FIELDS[period]
 
 
+def other_period_field(period: str) -> str:
+    """The period field that `period` does not use (`hour` for dayRange)."""
+    (other,) = set(PERIOD_FIELDS.values()) - {period_field(period)}
+    return other
+
+
 @dataclass(frozen=True)
 class StreamDef:
     """What a stream is. Behaviour lives in sync.py; this is data only."""
