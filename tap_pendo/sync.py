@@ -106,7 +106,6 @@ def record_plan(selected: Selected) -> RecordPlan:
         set(selected.fields),
         metadata_rows=selected.stream.name in ("accounts", "visitors"),
         verbatim=kind == METADATA,
-        keys=selected.key_properties,
         repeating_times=tuple(PERIOD_FIELDS.values()) if kind == EVENT else (),
     )
 

@@ -225,21 +225,6 @@ class COPY:
     """The `fast_type` of an entry whose value is copied as it is, whatever it is."""
 
 
-class KEY_TEXT:
-    """The `fast_type` of a key column of text: any string but the empty one."""
-
-
-# Pendo's "" (a visitor without an account) in a key column. Several loaders
-# (pipelinewise-target-postgres among them) load "" as NULL, which a key may not be.
-EMPTY_KEY = "(none)"
-
-
-def _to_key_text(value):
-    if value == "":
-        return EMPTY_KEY
-    return _to_string(value)
-
-
 class ShapeMapper:
     """dict -> dict by per-name entries `(out_name, fast_type, fast, converter)` or _SKIP.
 
@@ -305,8 +290,6 @@ class ShapeMapper:
                 value = f"f{i}(v{i})"
             if fast_type is COPY:
                 items.append(f"{out!r}: v{i}")
-            elif fast_type is KEY_TEXT:
-                items.append(f"{out!r}: v{i} if type(v{i}) is str and v{i} else c{i}(v{i})")
             else:
                 items.append(f"{out!r}: {value} if type(v{i}) is t{i} else c{i}(v{i})")
         values = ", ".join(f"v{i}" for i in range(len(keys)))
@@ -323,7 +306,7 @@ class ShapeMapper:
             if entry is _SKIP:
                 continue
             column, fast_type, fast, convert = entry
-            if fast_type is COPY or (fast_type is KEY_TEXT and type(value) is str and value):
+            if fast_type is COPY:
                 out[column] = value
                 continue
             if type(value) is fast_type:
@@ -352,7 +335,6 @@ class RecordPlan:
         selected: set,
         metadata_rows: bool = False,
         verbatim: bool = False,
-        keys: tuple = (),
         repeating_times: tuple = (),
     ):
         self.stream = stream
@@ -364,9 +346,6 @@ class RecordPlan:
                 continue
             rename = not verbatim and column not in VERBATIM_OBJECTS
             fast_type, fast = fast_path(schema, rename)
-            if column in keys and fast_type is str:
-                self.fields[column] = (KEY_TEXT, None, _nullable(False, _to_key_text))
-                continue
             if column in repeating_times and fast is ms_to_rfc3339:
                 fast = repeated_ms_to_rfc3339
             self.fields[column] = (fast_type, fast, value_converter(schema, rename_nested=rename))

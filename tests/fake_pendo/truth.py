@@ -18,7 +18,6 @@ DAY_MS = 24 * HOUR_MS
 HISTORY_LIMIT_MS = 180 * DAY_MS
 ANONYMOUS_PREFIX = "_PENDO_T_"
 PERIOD = "<period>"  # stands for `day` or `hour` in a key
-EMPTY_KEY = "(none)"  # what an empty string in a key column is written as
 
 PRIMARY_KEYS = {
     "accounts": ["account_id"],
@@ -234,11 +233,9 @@ def _entities(dataset, source: str, apps, start_ms: int) -> list:
 
 def _events(dataset, source: str, period: str, apps, start_ms: int, end_ms) -> list:
     records = []
-    stream = next(name for name, s in EVENT_STREAMS.items() if s == source)
-    key = primary_key(stream, period)
     for row in dataset.event_rows(source, period, _periods(dataset, period, start_ms, end_ms)):
         if apps is None or row["appId"] in apps:
-            records.append(_event_record(row, key))
+            records.append(_event_record(row))
     return records
 
 
@@ -252,9 +249,9 @@ def _periods(dataset, period: str, start_ms: int, end_ms) -> list:
     return [s for s in period_starts(first, last, period, dataset.tz) if s >= start_ms]
 
 
-def _event_record(row: dict, key: list) -> dict:
+def _event_record(row: dict) -> dict:
     """Top-level keys renamed, times converted; `parameters` and `properties` kept verbatim;
-    a poll response as text; an empty key value as `(none)`."""
+    a poll response as text. An empty key value stays "" (Pendo's value)."""
     record = {}
     for name, value in row.items():
         name = snake(name)
@@ -262,8 +259,6 @@ def _event_record(row: dict, key: list) -> dict:
             value = rfc3339(value)
         elif name == "poll_response" and type(value) in (int, float):
             value = str(value)
-        elif value == "" and name in key:
-            value = EMPTY_KEY
         record[name] = value
     return record
 
