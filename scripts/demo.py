@@ -13,32 +13,12 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `python scripts/demo.py` puts scripts/ first, not the repository
+
+from tests.fake_pendo.process import FakeProcess  # noqa: E402
+
 DEMO = ROOT / ".demo"
 TAP = str(Path(sys.executable).parent / "tap-pendo")
-
-
-def start_fake():
-    """The fake Pendo, as its own process; returns (process, url, key)."""
-    fake = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fake_pendo",
-            "--port",
-            "0",
-            "--scale",
-            "1",
-            "--seed",
-            "1",
-            "--key",
-            "demo-key",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    hello = json.loads(fake.stdout.readline())
-    return fake, hello["url"], hello["key"]
 
 
 def write(path: Path, value) -> Path:
@@ -75,8 +55,8 @@ def sync(config: Path, catalog: Path, out: Path, state=None):
 def main():
     DEMO.mkdir(exist_ok=True)
     (DEMO / "tap.log").write_text("")
-    fake, url, key = start_fake()
-    try:
+    with FakeProcess(scale=1, seed=1, key="demo-key") as fake:
+        url, key = fake.url, fake.key
         print(f"fake Pendo listening on {url}")
         config = write(
             DEMO / "config.json",
@@ -108,9 +88,6 @@ def main():
             "the incremental run re-reads only the last day of events (late data), "
             "rows without a date, and new activity"
         )
-    finally:
-        fake.terminate()
-        fake.wait()
 
 
 if __name__ == "__main__":
