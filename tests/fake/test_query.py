@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.fake_pendo.periods import add_periods
 from tests.fake_pendo.query import (
     EVERY_APP,
     Compare,
@@ -15,6 +16,7 @@ from tests.fake_pendo.query import (
     compile_filter,
     parse_filter,
     parse_request,
+    request_time_series,
     resolve_time_series,
     sort_rows,
     source_predicate,
@@ -383,6 +385,51 @@ def test_starts_within_given_instants():
     assert series.starts(since_ms=day + 30 * HOUR) == [day + 24 * HOUR, day + 48 * HOUR]
 
 
+def test_the_first_period_start_and_the_span():
+    nov4 = 1_699_070_400_000  # 4 Nov 2023 00:00 EDT; 5 Nov has 25 hours
+    mar11 = 1_710_129_600_000  # 11 Mar 2024 00:00 EDT; 10 Mar had 23 hours
+    cases = [
+        ({"period": "dayRange", "first": nov4 + 5 * HOUR, "count": 1}, nov4, 24),
+        ({"period": "dayRange", "first": nov4 + 24 * HOUR, "count": 1}, nov4 + 24 * HOUR, 25),
+        ({"period": "dayRange", "first": nov4 + HOUR, "count": 3}, nov4, 73),
+        ({"period": "dayRange", "first": mar11, "count": -2}, mar11 - 47 * HOUR, 47),
+        ({"period": "dayRange", "first": mar11 - HOUR, "last": mar11 + 1}, mar11 - 23 * HOUR, 47),
+        ({"period": "dayRange", "first": mar11 + 1, "last": mar11 + 2}, mar11, 24),
+        ({"period": "dayRange", "first": mar11 + 5, "last": mar11}, mar11, 0),
+        ({"period": "dayRange", "first": mar11 + 5, "count": 0}, mar11, 0),
+        ({"period": "hourRange", "first": NOW, "count": 24}, NOW - NOW % HOUR, 24),
+        ({"period": "hourRange", "first": NOW, "last": NOW + 1}, NOW - NOW % HOUR, 1),
+        ({"period": "hourRange", "first": NOW, "count": -3}, NOW - NOW % HOUR - 3 * HOUR, 3),
+    ]
+    for spec, first, hours in cases:
+        series = resolve_time_series(spec, NY, NOW)
+        assert (series.lo, series.span_ms()) == (first, hours * HOUR), spec
+        periods = series.starts()
+        if periods:
+            end = add_periods(periods[-1], 1, spec["period"], NY)
+            assert (periods[0], end - periods[0]) == (first, hours * HOUR)
+
+
+def test_the_time_series_of_a_request_for_the_log():
+    def body(source):
+        return request({"source": source}, {"limit": 1})
+
+    spec = {"period": "hourRange", "first": NOW, "count": 2}
+    series = request_time_series(body({"events": None, "timeSeries": spec}), tz=NY, now_ms=NOW)
+    assert series.span_ms() == 2 * HOUR
+    # Only the timeSeries matters, not whether the rest of the request is good.
+    bad_source = {"nothing": {"x": 1}, "timeSeries": {**spec, "first": "now()"}}
+    assert request_time_series(body(bad_source), tz=NY, now_ms=NOW).lo == NOW - NOW % HOUR
+    for bad in (
+        body({"accounts": None}),
+        body({"events": None, "timeSeries": {"period": "dayRange"}}),
+        body(5),
+        {"request": {"pipeline": []}},
+        [],
+    ):
+        assert request_time_series(bad, tz=NY, now_ms=NOW) is None
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -435,6 +482,34 @@ def test_app_id_forms(app_id, expected):
     assert source({"features": {"appId": app_id}}).app_ids == expected
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"features": {"appId": None}},
+        {"accounts": {"appId": None}},
+        {"featureEvents": {"featureId": None, "appId": None}, "timeSeries": TS},
+        {"pageEvents": {"pageId": None}, "timeSeries": TS},
+        {"trackEvents": {"trackTypeId": None}, "timeSeries": TS},
+        {"guideEvents": {"guideId": None}, "timeSeries": TS},
+        {"pollEvents": {"guideId": None, "pollId": None, "appId": None}, "timeSeries": TS},
+        {"visitors": {"identified": None}},
+    ],
+)
+def test_a_null_parameter_is_one_left_out(spec):
+    name = next(key for key in spec if key != "timeSeries")
+    assert source(spec) == source({**spec, name: {}}) == source({**spec, name: None})
+    got = source(spec)
+    assert got.ids == {} and not got.identified_only
+    assert got.app_ids == (None if name == "visitors" else {DEFAULT_APP})
+
+
+def test_null_parameters_next_to_given_ones():
+    spec = source({"featureEvents": {"featureId": "f1", "appId": None}, "timeSeries": TS})
+    assert (spec.app_ids, spec.ids) == ({DEFAULT_APP}, {"featureId": "f1"})
+    spec = source({"pollEvents": {"guideId": None, "pollId": "p", "appId": 7}, "timeSeries": TS})
+    assert (spec.app_ids, spec.ids) == ({7}, {"pollId": "p"})
+
+
 def test_without_app_id_only_the_default_app():
     assert source({"accounts": None}).app_ids == {DEFAULT_APP}
     assert source({"pages": {}}).app_ids == {DEFAULT_APP}
@@ -452,9 +527,10 @@ def test_without_app_id_only_the_default_app():
         ({"features": {"appId": 1.5}}, "features"),
         ({"features": {"appId": True}}, "features"),
         ({"features": {"appId": [7, "8"]}}, "features"),
-        ({"features": {"appId": None}}, "features"),
         ({"features": {"appId": 'expandAppIds("7")'}}, "features"),
         ({"features": {"featureId": "f1"}}, "features"),
+        ({"features": {"featureId": None}}, "features"),
+        ({"visitors": {"appId": None}}, "visitors"),
         ({"features": []}, "features"),
         ({"featureEvents": {"pageId": "p"}, "timeSeries": TS}, "featureEvents"),
         ({"featureEvents": {"featureId": 5}, "timeSeries": TS}, "featureEvents"),

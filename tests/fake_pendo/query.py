@@ -477,7 +477,12 @@ def build_step(step: Any) -> Step:
 
 @dataclass(frozen=True)
 class TimeSeries:
-    """The periods of a timeSeries: every period start in [lo, hi); lo is a period start."""
+    """The periods of a timeSeries: every period start in [lo, hi); lo is a period start.
+
+    `lo` is the start of the request's first period (`first` rounded down; with
+    a negative count, the earliest of the periods counted back), also when the
+    request names no period at all: it is the answer's `startTime`.
+    """
 
     period: str
     lo: int
@@ -499,6 +504,17 @@ class TimeSeries:
         if self.period == "hourRange":
             return list(range(lo, max(hi, lo), HOUR_MS))
         return list(period_starts(lo, hi, self.period, self.tz))
+
+    def span_ms(self) -> int:
+        """From the start of the first period to the end of the last one; 0 for no period.
+
+        The periods tile the time line, so the last one whose start lies
+        before `hi` is the one that contains `hi - 1`.
+        """
+        if self.hi <= self.lo:
+            return 0
+        last = period_start(self.hi - 1, self.period, self.tz)
+        return add_periods(last, 1, self.period, self.tz) - self.lo
 
 
 def _instant(value: Any, now_ms: int) -> int:
@@ -570,10 +586,16 @@ def _app_ids(value: Any) -> frozenset | None:
 
 
 def _params(name: str, params: Any, default_app: int) -> dict:
-    """Keyword arguments of `Source` from a source's parameters; ValueError if bad."""
+    """Keyword arguments of `Source` from a source's parameters; ValueError if bad.
+
+    The parameters may be null or `{}`, and a parameter that is null is the
+    same as one left out (`{"appId": null}` is the default app). A parameter
+    the source does not take is bad, null or not.
+    """
     params = {} if params is None else params
     if not isinstance(params, dict) or not params.keys() <= SOURCE_PARAMS[name]:
         raise ValueError("unknown parameter")
+    params = {key: value for key, value in params.items() if value is not None}
     out: dict = {"app_ids": None if name == "visitors" else frozenset([default_app])}
     if "appId" in params:
         out["app_ids"] = _app_ids(params["appId"])
@@ -632,6 +654,19 @@ def parse_request(body: Any, *, tz: str, now_ms: int, default_app: int) -> Query
         raise QueryError("the request has no pipeline")
     source = parse_source(pipeline[0], tz, now_ms, default_app)
     return Query(source, tuple(build_step(step) for step in pipeline[1:]))
+
+
+def request_time_series(body: Any, *, tz: str, now_ms: int) -> TimeSeries | None:
+    """The periods that an aggregation body's source names; None without a valid timeSeries.
+
+    For the request log: it looks at the source's timeSeries alone, whatever
+    the rest of the request.
+    """
+    try:
+        spec = body["request"]["pipeline"][0]["source"]["timeSeries"]
+        return resolve_time_series(spec, tz, now_ms)
+    except (LookupError, TypeError, ValueError):
+        return None
 
 
 def source_predicate(
