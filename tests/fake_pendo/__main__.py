@@ -28,6 +28,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     faults.add_argument("--preset", type=float, default=0.0, help="connection reset")
     faults.add_argument("--ptruncate", type=float, default=0.0, help="JSON body cut off")
     faults.add_argument("--pslow", type=float, default=0.0, help="a slow answer")
+    faults.add_argument(
+        "--phtml", type=float, default=0.0, help="a 200 with an HTML login page (a proxy)"
+    )
     faults.add_argument("--slow-seconds", type=float, default=2.0, help="delay of a slow answer")
     faults.add_argument("--retry-after", type=int, default=1, help="Retry-After of a 429")
     faults.add_argument("--fault-seed", type=int, default=None, help="default: --seed")
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         "preset": args.preset,
         "ptruncate": args.ptruncate,
         "pslow": args.pslow,
+        "phtml": args.phtml,
         "slow_seconds": args.slow_seconds,
         "retry_after": args.retry_after,
     }

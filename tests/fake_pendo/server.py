@@ -31,13 +31,36 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
-from .query import SOURCE_PARAMS, QueryError, parse_request, source_predicate
+from .periods import HOUR_MS
+from .query import (
+    SOURCE_PARAMS,
+    QueryError,
+    parse_request,
+    request_time_series,
+    source_predicate,
+)
 
 KEY_HEADER = "x-pendo-integration-key"
 BATCH_ROWS = 2000
-ENDPOINT_KINDS = ("aggregation", "metadata", "history", "entity_list", "other")
-FAULT_KINDS = ("429", "5xx", "reset", "truncate", "slow")
+ENDPOINT_KINDS = ("aggregation", "metadata", "history", "entity_list", "segment", "report", "other")
+FAULT_KINDS = ("429", "5xx", "reset", "truncate", "slow", "html")
 FIVE_XX = (500, 502, 503)
+# A request of the tap spans at most this much time of periods (the contract's limit).
+SPAN_LIMIT_MS = 25 * HOUR_MS
+# What a corporate proxy or a maintenance page answers in place of Pendo: 200, HTML.
+HTML_PAGE = b"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Sign in</title></head>
+<body>
+<h1>Sign in to continue</h1>
+<form method="post" action="/login">
+<label>User name <input name="username"></label>
+<label>Password <input name="password" type="password"></label>
+<button type="submit">Sign in</button>
+</form>
+</body>
+</html>
+"""
 
 # (method, path pattern, endpoint kind). The visitor id of a history call is
 # one URL-encoded path segment: an unencoded `/` in it does not match.
@@ -46,6 +69,8 @@ ROUTES = (
     ("GET", re.compile(r"/api/v1/metadata/schema/(account|visitor)"), "metadata"),
     ("GET", re.compile(r"/api/v1/visitor/([^/]+)/history"), "history"),
     ("GET", re.compile(r"/api/v1/(page|feature|guide|tracktype)"), "entity_list"),
+    ("GET", re.compile(r"/api/v1/segment"), "segment"),
+    ("GET", re.compile(r"/api/v1/report"), "report"),
 )
 
 
@@ -66,15 +91,15 @@ class FaultSettings:
     preset: float = 0.0
     ptruncate: float = 0.0
     pslow: float = 0.0
+    phtml: float = 0.0
     slow_seconds: float = 2.0
     retry_after: int = 1
     latency: float = 0.0
 
     def probabilities(self) -> tuple:
         """(fault kind, probability) in FAULT_KINDS order."""
-        return tuple(
-            zip(FAULT_KINDS, (self.p429, self.p5xx, self.preset, self.ptruncate, self.pslow))
-        )
+        chances = (self.p429, self.p5xx, self.preset, self.ptruncate, self.pslow, self.phtml)
+        return tuple(zip(FAULT_KINDS, chances))
 
     def check(self) -> None:
         """ValueError unless every value is in range."""
@@ -134,7 +159,11 @@ class Faults:
 
 
 class RequestLog:
-    """Thread-safe counts of `/api/` requests, answers, faults and bytes sent."""
+    """Thread-safe counts of `/api/` requests, answers, faults and bytes sent.
+
+    For each aggregation request whose source has a valid timeSeries, the span
+    of time its periods cover is kept too (see `snapshot`, and `spans`).
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -147,12 +176,21 @@ class RequestLog:
             self._statuses = Counter()
             self._faults = Counter()
             self._bytes = 0
+            self._spans: list = []
 
-    def request(self, kind: str, source: str | None = None) -> None:
+    def request(self, kind: str, source: str | None = None, span_ms: int | None = None) -> None:
+        """One request; `span_ms` is the span of its timeSeries' periods, None without one."""
         with self._lock:
             self._requests[kind] += 1
             if source:
                 self._sources[source] += 1
+            if span_ms is not None:
+                self._spans.append(span_ms)
+
+    def spans(self) -> list:
+        """The span (ms) of every timeSeries request, in the order they came."""
+        with self._lock:
+            return list(self._spans)
 
     def answered(self, status: int) -> None:
         with self._lock:
@@ -173,8 +211,14 @@ class RequestLog:
         included); a reset connection has no answer and counts only as a fault.
         `faults` counts the faults injected (a drawn cut only where a body was
         cut, not where the request got a 400). `bytes_sent` counts response bodies.
+        `time_series` describes the aggregation requests whose source has a valid
+        timeSeries, whatever their answer: how many, the longest span of periods
+        one covered (from the start of its first period to the end of its last,
+        0 for a request that names no period), and how many spanned more than
+        25 hours.
         """
         with self._lock:
+            spans = self._spans
             return {
                 "requests": {kind: self._requests[kind] for kind in ENDPOINT_KINDS},
                 "total": sum(self._requests.values()),
@@ -182,6 +226,11 @@ class RequestLog:
                 "responses": {c: self._statuses[c] for c in ("2xx", "4xx", "5xx")},
                 "faults": {kind: self._faults[kind] for kind in FAULT_KINDS},
                 "bytes_sent": self._bytes,
+                "time_series": {
+                    "requests": len(spans),
+                    "longest_span_ms": max(spans, default=0),
+                    "over_25_hours": sum(span > SPAN_LIMIT_MS for span in spans),
+                },
             }
 
 
@@ -226,24 +275,38 @@ def source_rows(dataset: Any, query: Any, now_ms: int) -> Iterable:
 
 
 def run_aggregation(dataset: Any, raw_body: bytes) -> Iterator[bytes]:
-    """Validate and run an aggregation request; its answer in pieces."""
+    """Validate and run an aggregation request; its answer in pieces.
+
+    `startTime` is the start of the request's first period for a source with
+    a timeSeries (rows or none), the clock for the others.
+    """
     try:
         body = orjson.loads(raw_body)
     except orjson.JSONDecodeError as exc:
         raise QueryError("the request body is not JSON") from exc
     now_ms = dataset.now_ms
     query = parse_request(body, tz=dataset.tz, now_ms=now_ms, default_app=dataset.default_app)
-    return aggregation_body(now_ms, query.run(source_rows(dataset, query, now_ms)))
+    series = query.source.time_series
+    start_time = now_ms if series is None else series.lo
+    return aggregation_body(start_time, query.run(source_rows(dataset, query, now_ms)))
 
 
-def _source_name(raw_body: bytes) -> str | None:
-    """The source an aggregation body asks for, for the log; None if there is no valid one."""
+def _aggregation_facts(raw_body: bytes, tz: str, now_ms: int) -> tuple:
+    """(source name, span of its timeSeries in ms) of an aggregation body, for the log.
+
+    Either is None where the body has no valid one.
+    """
     try:
-        first = orjson.loads(raw_body)["request"]["pipeline"][0]["source"]
-        names = [name for name in first if name in SOURCE_PARAMS]
-    except (orjson.JSONDecodeError, LookupError, TypeError):
-        return None
-    return names[0] if len(names) == 1 else None
+        body = orjson.loads(raw_body)
+    except orjson.JSONDecodeError:
+        return None, None
+    try:
+        names = [name for name in body["request"]["pipeline"][0]["source"] if name in SOURCE_PARAMS]
+    except (LookupError, TypeError):
+        names = []
+    series = request_time_series(body, tz=tz, now_ms=now_ms)
+    span = None if series is None else series.span_ms()
+    return (names[0] if len(names) == 1 else None), span
 
 
 def history_body(dataset: Any, visitor_id: str, query: str) -> Iterator[bytes]:
@@ -260,6 +323,11 @@ def entity_list_body(dataset: Any, kind: str, query: str) -> Iterator[bytes]:
 
 def metadata_body(dataset: Any, kind: str) -> Iterator[bytes]:
     yield orjson.dumps(dataset.metadata_schema(kind))
+
+
+def saved_body(dataset: Any, kind: str) -> Iterator[bytes]:
+    """`GET /api/v1/segment` or `/api/v1/report`: every item, one array; the query is ignored."""
+    yield orjson.dumps(dataset.segments() if kind == "segment" else dataset.reports())
 
 
 def cut(pieces: Iterator[bytes], fraction: float) -> bytes:
@@ -321,10 +389,13 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         route = _route(method, path)
         kind = route[0] if route else "other"
-        fake.log.request(kind, _source_name(body) if kind == "aggregation" else None)
+        source = span = None
+        if kind == "aggregation":
+            source, span = _aggregation_facts(body, fake.dataset.tz, fake.dataset.now_ms)
+        fake.log.request(kind, source, span)
         settings = fake.faults.settings
         if settings.latency:
-            time.sleep(settings.latency)
+            fake.sleep(settings.latency)
         if self.headers.get(KEY_HEADER) != fake.key:
             self._send(403, b"", log=fake.log)
             return
@@ -338,9 +409,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fault.status, self.responses[fault.status][0].encode(), log=fake.log)
         elif fault and fault.kind == "reset":
             self._reset()
+        elif fault and fault.kind == "html":
+            self._send(200, HTML_PAGE, {"Content-Type": "text/html; charset=utf-8"}, log=fake.log)
         else:
             if fault and fault.kind == "slow":
-                time.sleep(settings.slow_seconds)
+                fake.sleep(settings.slow_seconds)
             self._answer(route, query, body, fault)
 
     def _answer(self, route: tuple | None, query: str, body: bytes, fault: Fault | None) -> None:
@@ -373,6 +446,8 @@ class _Handler(BaseHTTPRequestHandler):
             return metadata_body(dataset, arg)
         if kind == "history":
             return history_body(dataset, arg, query)
+        if kind in ("segment", "report"):
+            return saved_body(dataset, kind)
         return entity_list_body(dataset, arg, query)
 
     # ---- /_fake/ ----
@@ -532,6 +607,7 @@ class FakePendoServer:
     """The fake Pendo API over a dataset, on 127.0.0.1 in a daemon thread.
 
     `truth`, when given, is `truth(stream, **settings)` and backs `/_fake/truth`.
+    `sleep(seconds)` makes latency and slow answers; a test may replace it.
     """
 
     def __init__(
@@ -550,6 +626,7 @@ class FakePendoServer:
         self.truth = truth
         self.faults = Faults(fault_seed, latency=latency, **(faults or {}))
         self.log = RequestLog()
+        self.sleep: Callable[[float], Any] = time.sleep
         self._port = port
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
