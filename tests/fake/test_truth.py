@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from tests.fake_pendo.dataset import DEFAULT_APP, Dataset
-from tests.fake_pendo.periods import HOUR_MS, add_periods, period_start
+from tests.fake_pendo.periods import HOUR_MS, add_periods, period_field, period_start
 from tests.fake_pendo.truth import (
     PRIMARY_KEYS,
     active_visitor_days,
@@ -21,6 +21,10 @@ START = 1_764_000_000_000 + 17 * 60_000 + 123
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 AGGREGATED_STREAMS = ["events", "feature_events", "page_events", "track_events"]
 EVENT_STREAMS = [*AGGREGATED_STREAMS, "guide_events", "poll_events"]
+STEP_FIELDS = {
+    "id", "guide_id", "type", "content_type", "rank", "advance_method", "thumbnail_urls",
+    "poll_ids", "last_updated_at",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +64,14 @@ def test_primary_keys_follow_the_period():
     assert primary_key("guide_events", "hourRange") == PRIMARY_KEYS["guide_events"]
     assert primary_key("metadata_accounts") == []
     assert primary_key("visitor_history") == ["visitor_id", "app_id", "ts", "type"]
-    assert len(PRIMARY_KEYS) == 15
+    assert list(PRIMARY_KEYS)[:15] == [
+        "accounts", "visitors", "features", "pages", "guides", "track_types",
+        "metadata_accounts", "metadata_visitors", "events", "feature_events", "page_events",
+        "track_events", "guide_events", "poll_events", "visitor_history",
+    ]  # fmt: skip
+    assert list(PRIMARY_KEYS)[15:] == ["guide_steps", "polls", "segments", "reports"]
+    assert primary_key("guide_steps") == primary_key("polls") == ["guide_id", "id"]
+    assert primary_key("segments") == primary_key("reports") == ["id"]
 
 
 @pytest.mark.parametrize(
@@ -191,16 +202,83 @@ def test_start_keeps_later_rows_and_rows_without_a_replication_key(dataset, reco
     assert later == [r for r in everything if field not in r or ms(r[field]) >= start]
 
 
-def test_event_records_are_the_periods_starting_at_or_after_start(dataset, records):
+def periods_of(found, field="day"):
+    return {ms(r[field]) for r in found}
+
+
+def test_aggregated_records_are_the_periods_that_end_after_start(dataset, records):
     day = period_start(START - 5 * DAY_MS, "dayRange", dataset.tz)
     next_day = add_periods(day, 1, "dayRange", dataset.tz)
-    inside = records("feature_events", start_ms=day + HOUR_MS)
-    assert min(ms(r["day"]) for r in inside) == next_day
-    assert min(ms(r["day"]) for r in records("feature_events", start_ms=day)) == day
-    bounded = records("guide_events", start_ms=day, end_ms=next_day)
-    assert bounded and {ms(r["day"]) for r in bounded} == {day}
-    hours = records("events", period="hourRange", start_ms=day, end_ms=day + 3 * HOUR_MS)
-    assert {ms(r["hour"]) for r in hours} == {day, day + HOUR_MS, day + 2 * HOUR_MS}
+    for stream in AGGREGATED_STREAMS:
+        whole = records(stream, start_ms=day)
+        assert min(periods_of(whole)) == day
+        # The period that contains the start is included whole.
+        assert records(stream, start_ms=day + HOUR_MS) == whole
+        assert records(stream, start_ms=next_day - 1) == whole
+        assert min(periods_of(records(stream, start_ms=next_day))) == next_day
+    hours = records("events", period="hourRange", start_ms=day + HOUR_MS + 1)
+    assert min(periods_of(hours, "hour")) == day + HOUR_MS
+
+
+def test_aggregated_records_stop_at_the_periods_that_start_before_end(dataset, records):
+    day = period_start(START - 5 * DAY_MS, "dayRange", dataset.tz)
+    next_day = add_periods(day, 1, "dayRange", dataset.tz)
+    inside = day + 7 * HOUR_MS + 1
+    assert periods_of(records("events", start_ms=inside, end_ms=next_day)) == {day}
+    assert periods_of(records("events", start_ms=inside, end_ms=next_day + 1)) == {day, next_day}
+    hours = records(
+        "events", period="hourRange", start_ms=day + 90 * 60_000, end_ms=day + 3 * HOUR_MS
+    )
+    assert periods_of(hours, "hour") == {day + HOUR_MS, day + 2 * HOUR_MS}
+    assert periods_of(records("events", start_ms=inside, end_ms=inside + 1)) == {day}
+    assert records("events", start_ms=day, end_ms=day) == []
+
+
+def test_aggregated_records_reach_the_current_partial_period_and_no_further(dataset, records):
+    now = dataset.now_ms
+    for period, field in (("dayRange", "day"), ("hourRange", "hour")):
+        found = periods_of(records("events", period=period), field)
+        assert max(found) == period_start(now, period, dataset.tz)
+        assert records("events", period=period, end_ms=now + 10 * DAY_MS) == records(
+            "events", period=period
+        )
+
+
+def test_slices_together_hold_every_row_of_one_run(dataset, records):
+    a = START - 6 * DAY_MS - 12_345
+    b = START - 3 * DAY_MS + 5 * HOUR_MS + 17
+    for stream in EVENT_STREAMS:
+        for period in ("dayRange", "hourRange"):
+            key = primary_key(stream, period)
+            whole = {
+                tuple(r[k] for k in key): r for r in records(stream, period=period, start_ms=a)
+            }
+            first = records(stream, period=period, start_ms=a, end_ms=b)
+            second = records(stream, period=period, start_ms=b)
+            parts = [tuple(r[k] for k in key) for r in first + second]
+            assert set(parts) == set(whole)
+            if stream in ("guide_events", "poll_events"):
+                assert len(parts) == len(whole)  # events are cut by their time, not by period
+            else:
+                field = period_field(period)
+                # b lies inside a period: that period is in both slices, with the same keys.
+                straddling = {r[field] for r in first} & {r[field] for r in second}
+                assert straddling == {rfc3339(period_start(b, period, dataset.tz))}
+
+
+@pytest.mark.parametrize("stream", ["guide_events", "poll_events"])
+def test_guide_and_poll_events_are_cut_by_browser_time(dataset, records, stream):
+    start = START - 5 * DAY_MS - 12_345
+    end = start + 2 * DAY_MS + 777
+    everything = records(stream)
+    got = records(stream, start_ms=start, end_ms=end)
+    assert got == [r for r in everything if start <= ms(r["browser_time"]) < end]
+    assert min(ms(r["day"]) for r in got) < start  # rows of the period that contains the start
+    assert records(stream, start_ms=start) == [
+        r for r in everything if start <= ms(r["browser_time"])
+    ]
+    hours = records(stream, period="hourRange", start_ms=start, end_ms=end)
+    assert [r["browser_time"] for r in hours] == [r["browser_time"] for r in got]
 
 
 # --------------------------------------------------------------- conversions
@@ -249,7 +327,7 @@ def test_entities_convert_top_level_times_only(dataset, records):
         assert record["published_at"] is None or RFC3339.match(record["published_at"])
         assert "reset_at" not in record or RFC3339.match(record["reset_at"])
         assert isinstance(record["group"]["created_at"], int)
-        assert all(isinstance(step["last_updated_at"], int) for step in record["steps"])
+        assert all(set(step) == STEP_FIELDS - {"last_updated_at"} for step in record["steps"])
         assert "created_by_user" in record and "user_type" in record["created_by_user"]
     assert any("reset_at" in record for record in records("guides"))
     features = records("features")
@@ -295,26 +373,31 @@ def test_history_records(dataset, records):
 # ------------------------------------------------------------------- history
 
 
-def simulated_tap(dataset, start_ms, include_anonymous=False):
-    """Ask history only for the days each eligible visitor can have activity; count requests."""
+def simulated_tap(dataset, start_ms, include_anonymous=False, end_ms=None):
+    """Read history through `Dataset.history` only: 24-hour windows from the later of start_ms
+    and 180 days ago, asked only where a visitor can have activity. Count the requests."""
     now = dataset.now_ms
+    origin = max(start_ms, now - 180 * DAY_MS)
     seen, requests = set(), 0
     for row in dataset.entities("visitors"):
         auto = row["metadata"]["auto"]
         anonymous = row["visitorId"].startswith("_PENDO_T_")
         if row["metadata"]["pendo"]["donotprocess"] or (anonymous and not include_anonymous):
             continue
-        if auto.get("lastvisit", -1) < start_ms:
+        if auto.get("lastvisit", -1) < origin:
             continue
-        slice_start = start_ms + (max(auto["firstvisit"], start_ms) - start_ms) // DAY_MS * DAY_MS
-        while slice_start <= min(auto["lastvisit"], now):
-            if slice_start >= now - 180 * DAY_MS:
-                requests += 1
-                for item in dataset.history(row["visitorId"], slice_start):
-                    if item["ts"] >= start_ms:
-                        seen.add((row["visitorId"], item["appId"], item["ts"], item["type"]))
-            slice_start += DAY_MS
+        window = origin + (max(auto["firstvisit"], origin) - origin) // DAY_MS * DAY_MS
+        while window <= min(auto["lastvisit"], now) and (end_ms is None or window < end_ms):
+            requests += 1
+            for item in dataset.history(row["visitorId"], window):
+                if item["ts"] >= start_ms and (end_ms is None or item["ts"] < end_ms):
+                    seen.add((row["visitorId"], item["appId"], item["ts"], item["type"]))
+            window += DAY_MS
     return seen, requests
+
+
+def history_keys(found):
+    return {(r["visitor_id"], r["app_id"], ms(r["ts"]), r["type"]) for r in found}
 
 
 @pytest.mark.parametrize(
@@ -324,9 +407,23 @@ def test_history_truth_is_what_the_days_of_activity_return(
     dataset, records, start, include_anonymous
 ):
     seen, requests = simulated_tap(dataset, start, include_anonymous)
-    records = records("visitor_history", include_anonymous=include_anonymous, start_ms=start)
-    assert {(r["visitor_id"], r["app_id"], ms(r["ts"]), r["type"]) for r in records} == seen
+    found = records("visitor_history", include_anonymous=include_anonymous, start_ms=start)
+    assert history_keys(found) == seen
+    assert len(found) == len(seen)
     assert active_visitor_days(dataset, start, include_anonymous) == requests > 0
+
+
+def test_history_truth_ends_before_end(dataset, records):
+    start = START - 10 * DAY_MS - 4321
+    end = START - 4 * DAY_MS + 3 * HOUR_MS + 99
+    seen, _ = simulated_tap(dataset, start, end_ms=end)
+    found = records("visitor_history", start_ms=start, end_ms=end)
+    assert found and history_keys(found) == seen
+    assert all(start <= ms(r["ts"]) < end for r in found)
+    later = records("visitor_history", start_ms=end)
+    assert history_keys(found) | history_keys(later) == history_keys(
+        records("visitor_history", start_ms=start)
+    )
 
 
 def test_history_truth_leaves_out_items_older_than_180_days(dataset, records):
@@ -336,6 +433,20 @@ def test_history_truth_leaves_out_items_older_than_180_days(dataset, records):
     assert all(ms(r["ts"]) >= limit for r in records("visitor_history", start_ms=0))
 
 
+def test_history_truth_keeps_the_last_180_days_whatever_the_start():
+    """Not the 24-hour slices of one tap: every item of the last 180 days is there, the
+    ones in the first hours after the limit too (a window from start_ms that straddles the
+    limit answers [], so a tap must start its windows at the limit)."""
+    ds = Dataset(seed=1, scale=0.2, days=200, start_ms=START)
+    limit = ds.now_ms - 180 * DAY_MS
+    found = truth(ds, "visitor_history", start_ms=0)
+    times = sorted(ms(r["ts"]) for r in found)
+    assert times[0] >= limit and times[0] < limit + 6 * HOUR_MS
+    seen, requests = simulated_tap(ds, 0)
+    assert history_keys(found) == seen
+    assert active_visitor_days(ds, 0) == requests
+
+
 def test_truth_follows_the_clock():
     ds = Dataset(seed=1, scale=0.2, start_ms=START)
     before = truth(ds, "events", period="hourRange", start_ms=START - DAY_MS)
@@ -343,3 +454,164 @@ def test_truth_follows_the_clock():
     after = truth(ds, "events", period="hourRange", start_ms=START - DAY_MS)
     assert max(ms(r["hour"]) for r in after) > max(ms(r["hour"]) for r in before)
     assert sum(r["num_events"] for r in after) > sum(r["num_events"] for r in before)
+
+
+# ------------------------------------------------------ guide steps, polls, segments, reports
+
+
+def by_guide(found):
+    out = {}
+    for record in found:
+        out.setdefault(record["guide_id"], []).append(record)
+    return out
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"app_ids": [DEFAULT_APP]}, {"start_ms": START - 60 * DAY_MS}, {"start_ms": START}],
+)
+def test_steps_and_polls_are_those_of_the_guides_read(dataset, records, settings):
+    guides = records("guides", **settings)
+    for stream, field in (("guide_steps", "steps"), ("polls", "polls")):
+        found = by_guide(records(stream, **settings))
+        expected = {g["id"]: g for g in guides if g[field]}
+        assert set(found) == set(expected)
+        for guide_id, parts in found.items():
+            guide = expected[guide_id]
+            assert [p["id"] for p in parts] == [p["id"] for p in guide[field]]
+            for part, renamed in zip(parts, guide[field]):
+                assert part == {
+                    **renamed,
+                    "guide_id": guide_id,
+                    "last_updated_at": guide["last_updated_at"],
+                }
+
+
+def test_steps_have_the_contract_fields_renamed(dataset, records):
+    steps = records("guide_steps")
+    assert len(steps) == sum(len(g["steps"]) for g in dataset.entities("guides"))
+    for step in steps:
+        assert set(step) == STEP_FIELDS
+        assert RFC3339.match(step["last_updated_at"])
+        assert isinstance(step["rank"], int) and isinstance(step["poll_ids"], list)
+    assert any(step["thumbnail_urls"] is None for step in steps)
+    assert any(isinstance(step["thumbnail_urls"], list) for step in steps)
+    assert any(step["poll_ids"] for step in steps)
+
+
+def test_polls_have_the_contract_fields_renamed(dataset, records):
+    polls = records("polls")
+    for poll in polls:
+        assert set(poll) == {"id", "guide_id", "question", "attributes", "last_updated_at"}
+        assert set(poll["attributes"]) == {"type"}
+    assert {p["attributes"]["type"] for p in polls} >= {"NPSRating", "FreeForm"}
+    # A poll step names polls of its own guide.
+    for guide_id, steps in by_guide(records("guide_steps")).items():
+        own = {p["id"] for p in by_guide(polls).get(guide_id, [])}
+        assert all(set(step["poll_ids"]) <= own for step in steps)
+    # Poll events name a poll of their guide, and answer it in a fitting form.
+    types = {(p["guide_id"], p["id"]): p["attributes"]["type"] for p in polls}
+    for event in records("poll_events"):
+        poll_type = types[event["guide_id"], event["poll_id"]]
+        if poll_type in ("NPSRating", "NumberScale"):
+            assert event["poll_response"].isdigit()
+
+
+@pytest.mark.parametrize("stream", ["guide_steps", "polls"])
+def test_step_and_poll_ids_repeat_across_guides(records, stream):
+    found = records(stream)
+    guides_of = {}
+    for record in found:
+        guides_of.setdefault(record["id"], set()).add(record["guide_id"])
+    assert any(len(guides) > 1 for guides in guides_of.values())
+    keys = [(r["guide_id"], r["id"]) for r in found]
+    assert len(keys) == len(set(keys))
+
+
+def test_steps_of_a_guide_without_last_updated_at_have_none():
+    class Guides:
+        def entities(self, source):
+            assert source == "guides"
+            step = {"id": "s1", "guideId": "g1", "pollIds": ["p1"], "thumbnailUrls": None}
+            poll = {"id": "p1", "question": "Why?", "attributes": {"type": "FreeForm"}}
+            return [{"id": "g1", "appId": 1, "steps": [step], "polls": [poll]}]
+
+    (step,) = truth(Guides(), "guide_steps", start_ms=START)
+    assert step == {"id": "s1", "guide_id": "g1", "poll_ids": ["p1"], "thumbnail_urls": None}
+    (poll,) = truth(Guides(), "polls", app_ids=[1])
+    assert poll == {
+        "id": "p1", "question": "Why?", "attributes": {"type": "FreeForm"}, "guide_id": "g1",
+    }  # fmt: skip
+    assert truth(Guides(), "polls", app_ids=[2]) == []
+
+
+@pytest.mark.parametrize(
+    "stream, query, times",
+    [
+        ("segments", "pipeline", ("created_at", "last_updated_at")),
+        ("reports", "definition", ("created_at", "last_updated_at", "last_run_at")),
+    ],
+)
+def test_segments_and_reports_keep_their_query_verbatim(dataset, records, stream, query, times):
+    items = {row["id"]: row for row in getattr(dataset, stream)()}
+    found = records(stream)
+    assert [r["id"] for r in found] == list(items)
+    camel = re.compile(r"[a-z][A-Z]")
+    for record in found:
+        row = items[record["id"]]
+        assert record[query.lower()] == row[query]
+        for name in times:
+            value = row[snake_to_camel(name)]
+            assert record[name] == (None if value is None else rfc3339(value))
+        assert record["created_by_user"]["user_type"] == row["createdByUser"]["userType"]
+        outside = {k: v for k, v in record.items() if k != query}
+        assert not camel.search(repr(sorted(keys_of(outside))))
+    assert any(camel.search(repr(sorted(keys_of(r[query])))) for r in found)
+    if stream == "reports":
+        assert any(r["last_run_at"] is None for r in found)
+
+
+def snake_to_camel(name):
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def keys_of(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from keys_of(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from keys_of(item)
+
+
+@pytest.mark.parametrize("stream", ["segments", "reports"])
+def test_segments_and_reports_from_start_and_with_no_app_filter(dataset, records, stream):
+    everything = records(stream)
+    tied = Counter(r["last_updated_at"] for r in everything).most_common(1)[0]
+    start = ms(tied[0])
+    later = records(stream, start_ms=start)
+    assert later == [r for r in everything if ms(r["last_updated_at"]) >= start]
+    assert tied[1] >= 3 and 0 < len(later) < len(everything)
+    assert records(stream, start_ms=start + 1) == [
+        r for r in later if ms(r["last_updated_at"]) > start
+    ]
+    assert records(stream, app_ids=[dataset.apps[1]]) == everything
+
+
+def test_segments_and_reports_without_last_updated_at_are_always_read():
+    class Saved:
+        def segments(self):
+            return [
+                {"id": "s1", "pipeline": [{"source": {"visitors": None}}]},
+                {"id": "s2", "lastUpdatedAt": 5},
+            ]
+
+        def reports(self):
+            return [{"id": "r1", "lastRunAt": None, "definition": {"timeSeries": {}}}]
+
+    assert [r["id"] for r in truth(Saved(), "segments", start_ms=6)] == ["s1"]
+    assert truth(Saved(), "reports", start_ms=6) == [
+        {"id": "r1", "last_run_at": None, "definition": {"timeSeries": {}}}
+    ]

@@ -102,6 +102,7 @@ from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from .periods import HOUR_MS, add_periods, period_field
+from .saved import DEFAULT_SAVED_COUNTS, SavedItems, saved_counts
 
 MINUTE_MS = 60_000
 DAY_MS = 24 * HOUR_MS
@@ -423,16 +424,25 @@ class Dataset:
         # Guards the clock and the caches: the server reads from several threads.
         self._lock = threading.RLock()
         self._build_population()
+        self._saved = SavedItems(
+            seed,
+            self.start_ms,
+            saved_counts(scale, counts or {}),
+            new_id=_pendo_id,
+            user=_user,
+            feature_ids=[row["id"] for row in self._entities["features"]],
+            page_ids=[row["id"] for row in self._entities["pages"]],
+        )
         self._build_activity()
 
     # ------------------------------------------------------------ population
 
     def _resolve_counts(self, scale: float, overrides: dict) -> dict:
-        unknown = set(overrides) - set(DEFAULT_COUNTS)
+        unknown = set(overrides) - set(DEFAULT_COUNTS) - set(DEFAULT_SAVED_COUNTS)
         if unknown:
             raise ValueError(f"unknown counts: {sorted(unknown)}")
         counts = {name: max(1, round(n * scale)) for name, n in DEFAULT_COUNTS.items()}
-        counts.update(overrides)
+        counts.update({name: n for name, n in overrides.items() if name in DEFAULT_COUNTS})
         if min(counts.values()) < 1:
             raise ValueError(f"counts must be at least 1: {counts}")
         for name in ("accounts", *ENTITY_SOURCES):
@@ -545,35 +555,49 @@ class Dataset:
         row["elementPathRules"] = [f'button:contains("{word}")', f"#{word.lower()}-{i}"]
 
     def _extend_guides(self, rng: random.Random, i: int, row: dict) -> None:
-        """Steps, polls (guides 0-2 and every fourth have 3 polls), state and dates."""
+        """Steps, polls (guides 0-2 and every fourth have 3 polls), state and dates.
+
+        Steps and polls have the contract's fields only. The last step of a
+        guide with polls is a poll step that names them. Step and poll ids are
+        unique within their guide only: guide 1 and every guide 8k + 4 (k > 0)
+        reuse the first step id and the first poll id of guide 0 and of guide
+        8k. Poll ids are the shape Pendo gives them.
+        """
         has_polls = i < len(self.apps) or i % 4 == 0
         n_steps = 2 + i % 2 if has_polls else 1 + i % 3
-        steps = [
-            {
-                "id": _pendo_id(rng),
-                "guideId": row["id"],
-                "type": "poll"
-                if has_polls and k == n_steps - 1
-                else ("lightbox", "tooltip")[k % 2],
-                "name": f"step {k + 1}",
-                "rank": k,
-                "advanceMethod": "button",
-                "contentUrl": f"https://cdn.example.com/guide-content/{row['id']}/{k}.html",
-                "thumbnailUrls": [f"https://cdn.example.com/thumbs/{row['id']}/{k}.png"],
-                "lastUpdatedAt": row["lastUpdatedAt"],
-            }
-            for k in range(n_steps)
-        ]
         polls = []
         if has_polls:
             for k, poll_type in enumerate(POLL_TYPES):
-                poll = {
-                    "id": _base62(rng, 10),
-                    "question": POLL_QUESTIONS[k],
-                    "numericResponses": list(range(11)) if k == 0 else [],
-                    "attributes": {"type": poll_type},
+                polls.append(
+                    {
+                        "id": _base62(rng, 10),
+                        "question": POLL_QUESTIONS[k],
+                        "attributes": {"type": poll_type},
+                    }
+                )
+        steps = []
+        for k in range(n_steps):
+            poll_step = has_polls and k == n_steps - 1
+            steps.append(
+                {
+                    "id": _pendo_id(rng),
+                    "guideId": row["id"],
+                    "type": "poll" if poll_step else ("lightbox", "tooltip", "banner")[(i + k) % 3],
+                    "contentType": "text/html; charset=utf-8",
+                    "rank": k,
+                    "advanceMethod": ("button", "element", "programmatic")[k % 3],
+                    "thumbnailUrls": None
+                    if (i + k) % 3 == 0
+                    else [f"https://cdn.example.com/thumbs/{row['id']}/{k}.png"],
+                    "pollIds": [poll["id"] for poll in polls] if poll_step else [],
                 }
-                polls.append(poll)
+            )
+        partner = 0 if i == 1 else (i - 4 if i >= 8 and i % 8 == 4 else None)
+        if partner is not None:
+            steps[0]["id"] = self._guide_steps[partner][0]
+            if polls and self._guide_polls[partner]:
+                polls[0]["id"] = self._guide_polls[partner][0][0]
+                steps[-1]["pollIds"][0] = polls[0]["id"]
         self._guide_steps.append([step["id"] for step in steps])
         self._guide_polls.append([(poll["id"], poll["attributes"]["type"]) for poll in polls])
         draft = i % 9 == 8
@@ -1037,6 +1061,7 @@ class Dataset:
             for unit in pending:
                 self._arrive(*unit)
             self._apply_updates(before, self.now_ms)
+            self._saved.advance(before, self.now_ms)
             self._forget_changed_aggregates(before)
             self._rows_cache.clear()
 
@@ -1153,6 +1178,16 @@ class Dataset:
             raise ValueError(f"not an entity kind: {kind!r}")
         rows = self.entities(ENTITY_LIST_KINDS[kind])
         return list(rows) if expand else [r for r in rows if r["appId"] == self.default_app]
+
+    def segments(self) -> list:
+        """`GET /api/v1/segment`: every saved segment, at now_ms."""
+        with self._lock:
+            return self._saved.rows("segments")
+
+    def reports(self) -> list:
+        """`GET /api/v1/report`: every saved report, at now_ms."""
+        with self._lock:
+            return self._saved.rows("reports")
 
     def metadata_schema(self, kind: str) -> dict:
         """`GET /api/v1/metadata/schema/{kind}` for kind `account` or `visitor`."""

@@ -1,18 +1,22 @@
-"""The ground truth: the Singer records a correct tap emits, per docs/DATA-CONTRACT.md.
+"""The ground truth: the Singer records a correct tap emits.
 
-This is the contract implemented a second time, from the dataset's Pendo-shaped
-rows and independently of `tap_pendo`, so that the tap's output is compared
-with something other than itself. `truth()` gives the records of a full sync
-from `start_ms` at the dataset's current clock, with every field selected.
+Written from the last section of `shared/pendo-api.md` ("What a correct tap
+emits") and from docs/DATA-CONTRACT.md's naming and time conventions, from the
+dataset's Pendo-shaped rows and independently of `tap_pendo`, so that the
+tap's output is compared with something other than itself. It assumes nothing
+about how a tap slices its requests. `truth()` gives the records of a full
+sync from `start_ms` (up to `end_ms`, when given) at the dataset's current
+clock, with every field selected. Values are Pendo's: `accountId: ""` stays "".
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from functools import cache
 
-from .periods import HOUR_MS, period_field, period_starts
+from .periods import HOUR_MS, period_field, period_start, period_starts
 
 DAY_MS = 24 * HOUR_MS
 HISTORY_LIMIT_MS = 180 * DAY_MS
@@ -50,6 +54,10 @@ PRIMARY_KEYS = {
         "server_name", "user_agent",
     ],
     "visitor_history": ["visitor_id", "app_id", "ts", "type"],
+    "guide_steps": ["guide_id", "id"],
+    "polls": ["guide_id", "id"],
+    "segments": ["id"],
+    "reports": ["id"],
 }  # fmt: skip
 
 ENTITY_STREAMS = {
@@ -68,6 +76,12 @@ EVENT_STREAMS = {
     "poll_events": "pollEvents",
 }
 EVENT_TIMES = {"day", "hour", "first_time", "last_time", "browser_time", "guide_timestamp"}
+AGGREGATED_SOURCES = ("events", "featureEvents", "pageEvents", "trackEvents")
+# Segments and reports: the field that holds a Pendo query (kept verbatim), and the times.
+SAVED_STREAMS = {
+    "segments": ("pipeline", ("created_at", "last_updated_at")),
+    "reports": ("definition", ("created_at", "last_updated_at", "last_run_at")),
+}
 
 
 def primary_key(stream: str, period: str = "dayRange") -> list:
@@ -118,19 +132,36 @@ def truth(
 ) -> list:
     """The records a correct tap emits for `stream` at the dataset's clock.
 
-    `app_ids` empty or None means every app. `end_ms` bounds the event streams only.
+    `period` (`dayRange` or `hourRange`) is the event streams' period;
+    `include_anonymous` lets anonymous visitors into `visitors` and
+    `visitor_history`; `app_ids` empty or None means every app (segments and
+    reports have no app). `start_ms` is the sync's start date; `end_ms`, when
+    given, bounds the event streams and `visitor_history` only.
+
+    - aggregated event streams: the rows of the periods that end after
+      start_ms (the period that contains it is included whole), start before
+      end_ms and not after now;
+    - guide_events, poll_events: rows with browserTime in [start_ms, end_ms);
+    - visitor_history: items with ts in [start_ms, end_ms) and not older than
+      180 days before now, of eligible visitors, of the apps;
+    - entities, segments, reports: replication value at or after start_ms, or
+      missing; guide_steps and polls: those of the guides the `guides` truth gives.
     """
     apps = set(app_ids) if app_ids else None
     if stream in ("accounts", "visitors"):
         return _people(dataset, stream, include_anonymous, apps, start_ms)
     if stream in ENTITY_STREAMS:
         return _entities(dataset, ENTITY_STREAMS[stream], apps, start_ms)
+    if stream in ("guide_steps", "polls"):
+        return _guide_parts(dataset, stream, apps, start_ms)
+    if stream in SAVED_STREAMS:
+        return _saved(dataset, stream, start_ms)
     if stream in ("metadata_accounts", "metadata_visitors"):
         return [_metadata_record(dataset.metadata_schema(stream[len("metadata_") : -1]))]
     if stream in EVENT_STREAMS:
         return _events(dataset, EVENT_STREAMS[stream], period, apps, start_ms, end_ms)
     if stream == "visitor_history":
-        return _visitor_history(dataset, include_anonymous, apps, start_ms)
+        return _visitor_history(dataset, include_anonymous, apps, start_ms, end_ms)
     raise ValueError(f"unknown stream: {stream!r}")
 
 
@@ -212,16 +243,74 @@ def _metadata_record(schema: dict) -> dict:
 # ------------------------------------------------------------ features, pages, ...
 
 
-def _entities(dataset, source: str, apps, start_ms: int) -> list:
-    records = []
+def _read_entities(dataset, source: str, apps, start_ms: int) -> list:
+    """The Pendo rows a sync reads: of the apps, lastUpdatedAt at or after start_ms or missing."""
+    rows = []
     for row in dataset.entities(source):
         if apps is not None and row.get("appId") not in apps:
             continue
         updated = row.get("lastUpdatedAt")
         if updated is not None and updated < start_ms:
             continue
+        rows.append(row)
+    return rows
+
+
+def _entities(dataset, source: str, apps, start_ms: int) -> list:
+    records = []
+    for row in _read_entities(dataset, source, apps, start_ms):
         record = rename(row)
         for name in ENTITY_TIMES:
+            if name in record:
+                record[name] = rfc3339(record[name])
+        records.append(record)
+    return records
+
+
+def _guide_parts(dataset, stream: str, apps, start_ms: int) -> list:
+    """One record per step (or poll) of each guide read: renamed, plus the guide's id and time.
+
+    Steps and polls have no time of their own: `last_updated_at` is their
+    guide's, absent where the guide has none.
+    """
+    field = "steps" if stream == "guide_steps" else "polls"
+    records = []
+    for guide in _read_entities(dataset, "guides", apps, start_ms):
+        for part in guide.get(field) or ():
+            record = rename(part)
+            record["guide_id"] = guide["id"]
+            if guide.get("lastUpdatedAt") is not None:
+                record["last_updated_at"] = rfc3339(guide["lastUpdatedAt"])
+            records.append(record)
+    return records
+
+
+# -------------------------------------------------------------- segments, reports
+
+
+def _saved(dataset, stream: str, start_ms: int) -> list:
+    """Every item with lastUpdatedAt at or after start_ms (or missing); no app filter.
+
+    Keys renamed recursively, except inside the item's Pendo query (a segment's
+    `pipeline`, a report's `definition`), which is kept verbatim; the top-level
+    times as RFC3339.
+    """
+    query_field, times = SAVED_STREAMS[stream]
+    rows = dataset.segments() if stream == "segments" else dataset.reports()
+    records = []
+    for row in rows:
+        updated = row.get("lastUpdatedAt")
+        if updated is not None and updated < start_ms:
+            continue
+        record = {}
+        for name, value in row.items():
+            if name == query_field:
+                record[name] = copy.deepcopy(value)
+            elif isinstance(value, (dict, list)):
+                record[snake(name)] = rename(value)
+            else:
+                record[snake(name)] = value
+        for name in times:
             if name in record:
                 record[name] = rfc3339(record[name])
         records.append(record)
@@ -232,21 +321,29 @@ def _entities(dataset, source: str, apps, start_ms: int) -> list:
 
 
 def _events(dataset, source: str, period: str, apps, start_ms: int, end_ms) -> list:
+    """Aggregated sources: whole periods; guide and poll events: by browserTime."""
+    per_event = source not in AGGREGATED_SOURCES
     records = []
     for row in dataset.event_rows(source, period, _periods(dataset, period, start_ms, end_ms)):
-        if apps is None or row["appId"] in apps:
-            records.append(_event_record(row))
+        if apps is not None and row["appId"] not in apps:
+            continue
+        if per_event and not (
+            row["browserTime"] >= start_ms and (end_ms is None or row["browserTime"] < end_ms)
+        ):
+            continue
+        records.append(_event_record(row))
     return records
 
 
 def _periods(dataset, period: str, start_ms: int, end_ms) -> list:
-    """Starts of the periods at or after start_ms, before end_ms, not after now.
+    """Starts of the periods that end after start_ms, start before end_ms, and not after now.
 
-    Periods before the dataset's first activity are empty, and skipped.
+    The period that contains start_ms is included whole. Periods that end
+    before the dataset's first activity are empty, and skipped.
     """
-    first = max(start_ms, dataset.first_activity_ms())
+    first = period_start(max(start_ms, dataset.first_activity_ms()), period, dataset.tz)
     last = dataset.now_ms + 1 if end_ms is None else min(end_ms, dataset.now_ms + 1)
-    return [s for s in period_starts(first, last, period, dataset.tz) if s >= start_ms]
+    return list(period_starts(first, last, period, dataset.tz))
 
 
 def _event_record(row: dict) -> dict:
@@ -273,10 +370,10 @@ def _history_eligible(row: dict, include_anonymous: bool) -> bool:
     return include_anonymous or not _anonymous(row)
 
 
-def _visitor_history(dataset, include_anonymous: bool, apps, start_ms: int) -> list:
-    """Items with ts at or after start_ms, in 24-hour slices from start_ms that Pendo still
-    keeps (a slice starting more than 180 days ago answers [])."""
-    oldest_slice = dataset.now_ms - HISTORY_LIMIT_MS
+def _visitor_history(dataset, include_anonymous: bool, apps, start_ms: int, end_ms) -> list:
+    """Items with ts at or after start_ms, before end_ms when given, and not older than 180
+    days before now (Pendo keeps no older history), of eligible visitors and of the apps."""
+    low = max(start_ms, dataset.now_ms - HISTORY_LIMIT_MS)
     records = []
     for row in dataset.entities("visitors"):
         if not _history_eligible(row, include_anonymous):
@@ -284,9 +381,9 @@ def _visitor_history(dataset, include_anonymous: bool, apps, start_ms: int) -> l
         visitor_id = row["visitorId"]
         for item in dataset.history_items(visitor_id):
             ts = item["ts"]
-            if ts < start_ms or (apps is not None and item["appId"] not in apps):
+            if ts < low or (end_ms is not None and ts >= end_ms):
                 continue
-            if start_ms + (ts - start_ms) // DAY_MS * DAY_MS < oldest_slice:
+            if apps is not None and item["appId"] not in apps:
                 continue
             record = rename(item)
             record["ts"] = rfc3339(ts)
@@ -299,24 +396,28 @@ def _visitor_history(dataset, include_anonymous: bool, apps, start_ms: int) -> l
 
 
 def active_visitor_days(dataset, start_ms: int, include_anonymous: bool = False) -> int:
-    """How many history requests a tap needs that asks only the days a visitor can have activity.
+    """A bound on the history requests of a tap that asks only the days a visitor can be active.
 
-    Per history-eligible visitor with lastvisit at or after start_ms: the
-    24-hour slices from start_ms (not starting after now, nor more than 180 days
-    ago) that overlap [max(firstvisit, start_ms), lastvisit].
+    Not part of the truth: a yardstick for request counts. It assumes a tap
+    that reads each history-eligible visitor whose `lastvisit` is at or after
+    the origin, in the 24-hour windows of `GET .../history` laid end to end
+    from the origin on, and asks only the windows that overlap
+    [max(firstvisit, origin), min(lastvisit, now)]. The origin is start_ms, or
+    180 days before now when start_ms is older (Pendo answers [] to an older
+    `starttime`). A tap that lays its windows out otherwise may need up to one
+    more request per visitor.
     """
     now = dataset.now_ms
-    # The first slice index whose start is within the 180 days (a ceiling division).
-    first_kept = -((start_ms - (now - HISTORY_LIMIT_MS)) // DAY_MS)
+    origin = max(start_ms, now - HISTORY_LIMIT_MS)
     total = 0
     for row in dataset.entities("visitors"):
         auto = row["metadata"].get("auto", {})
         lastvisit = auto.get("lastvisit")
         if not _history_eligible(row, include_anonymous) or lastvisit is None:
             continue
-        if lastvisit < start_ms:
+        if lastvisit < origin:
             continue
-        low = (max(auto.get("firstvisit", start_ms), start_ms) - start_ms) // DAY_MS
-        high = (min(lastvisit, now) - start_ms) // DAY_MS
-        total += max(0, high - max(low, first_kept, 0) + 1)
+        low = (max(auto.get("firstvisit", origin), origin) - origin) // DAY_MS
+        high = (min(lastvisit, now) - origin) // DAY_MS
+        total += max(0, high - low + 1)
     return total
