@@ -6,7 +6,6 @@ line on stderr and exit code 1; the integration key never reaches any output.
 """
 
 import argparse
-import copy
 import json
 import logging
 import sys
@@ -20,12 +19,15 @@ from .discover import discover, fetch_metadata_docs
 from .errors import CatalogError, ConfigError, StateError, UserError
 from .output import SingerWriter
 from .progress import Progress
-from .readers import RunContext
 from .state import check_state
-from .sync import selection, sync
-from .timefmt import ms_to_rfc3339, now_ms
+from .sync import plan_sync, selection, sync
+from .timefmt import now_ms
 
 LOGGER = singer.get_logger()
+# Exit codes: 0 success; 1 bad input, or Pendo refused (one line says which); 70 (EX_SOFTWARE)
+# a bug in the tap (with its traceback). argparse's own usage errors exit with 2.
+EXIT_USER_ERROR = 1
+EXIT_INTERNAL_ERROR = 70
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,6 +39,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("-p", "--properties", help="Catalog file (deprecated: use --catalog)")
     parser.add_argument("--catalog", help="Catalog file")
     parser.add_argument("-d", "--discover", action="store_true", help="Print a catalog")
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="Print what a sync would read (streams, windows, bounds, requests) and stop: "
+        "no request is made",
+    )
     return parser.parse_args(argv)
 
 
@@ -109,22 +117,16 @@ def run(args: argparse.Namespace) -> None:
     selected = selection(catalog, config.period)
     if not selected:
         LOGGER.warning("no stream is selected in the catalog: nothing to do")
-    client = PendoClient(config)
     progress = Progress()
-    started = now_ms()
-    LOGGER.info("sync starts at %s with %s", ms_to_rfc3339(started), config)
-    ctx = RunContext(
-        config=config,
-        client=client,
-        state=state,
-        sync_start_ms=started,
-        selected=frozenset(s.stream.name for s in selected),
-        progress=progress,
-    )
+    plan = plan_sync(config, state, selected, now_ms())
+    if args.plan:
+        sys.stdout.write("\n".join(plan.describe()) + "\n")
+        return
+    progress.planned(plan.describe())
+    client = PendoClient(config, observe=progress.request)
     writer = SingerWriter()
     try:
-        # The readers read the state as it came in; the sync writes a copy of it.
-        sync(ctx, selected, copy.deepcopy(state), writer)
+        sync(config, client, plan, selected, state, writer, progress)
     finally:
         writer.flush()
         progress.summary(dict(client.requests_by_stream), client.retries)
@@ -137,12 +139,12 @@ def main(argv=None) -> None:
         run(args)
     except UserError as error:
         LOGGER.critical(str(error))
-        sys.exit(1)
+        sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt:
         LOGGER.critical("interrupted: rerun with the last STATE to resume")
-        sys.exit(1)
+        sys.exit(EXIT_USER_ERROR)
     except Exception:
         # A bug: show its traceback, but through the logger, so that the key is
         # taken out of it like out of every other line.
         LOGGER.exception("tap-pendo failed; please report this at the tap-pendo issue tracker")
-        sys.exit(2)
+        sys.exit(EXIT_INTERNAL_ERROR)

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from typing import Optional
 
 ALL_APPS = 'expandAppIds("*")'
+# Which parameters a source takes (see source_params).
+APPS = "apps"  # appId: every app, or the configured ones
+IDENTIFIED = "identified"  # visitors: anonymous ones only when the config includes them
 
 
 def literal(value) -> str:
@@ -40,6 +43,19 @@ def source_step(source: str, params: Optional[dict], time_series: Optional[dict]
 def time_series(period: str, first_ms: int, last_ms: int) -> dict:
     """Periods whose start lies in [round(first_ms), last_ms)."""
     return {"period": period, "first": first_ms, "last": last_ms}
+
+
+def one_period(period: str, at_ms: int) -> dict:
+    """The one period that contains `at_ms` (Pendo rounds `first` down to its start)."""
+    return {"period": period, "first": at_ms, "count": 1}
+
+
+def source_params(kind: str, app_ids: Sequence[int], include_anonymous: bool) -> Optional[dict]:
+    """A source's parameters: `appId` (every app, or the configured ones), or, for
+    visitors, `identified` unless anonymous visitors are included."""
+    if kind == IDENTIFIED:
+        return None if include_anonymous else {"identified": True}
+    return {"appId": app_id_param(app_ids)}
 
 
 def request_body(request_id: str, pipeline: list) -> dict:
@@ -94,10 +110,15 @@ def at_or_after(field: str, ms: int) -> str:
     return f"{field} >= {ms}"
 
 
-def unset_or_after(field: str, ms: int, inclusive: bool) -> str:
-    """Rows with no value in `field`, or a value after `ms`: nothing without a value is lost."""
-    operator = ">=" if inclusive else ">"
-    return f"{field} == null || {field} {operator} {ms}"
+def before(field: str, ms: int) -> str:
+    """`field < ms`."""
+    return f"{field} < {ms}"
+
+
+def unset_or_since(field: str, ms: int) -> str:
+    """Rows with no value in `field`, or one at or after `ms`: nothing without a value is
+    lost, and rows that share the bookmark's value are read again, never skipped."""
+    return f"{field} == null || {field} >= {ms}"
 
 
 def keyset_page(

@@ -1,7 +1,9 @@
-"""PendoClient: HTTP to Pendo. Auth, timeouts, retries, 429 pacing, streamed JSON.
+"""PendoClient: HTTP to Pendo. Auth, timeouts, the retry policy, 429 pacing, streamed JSON.
 
 It knows nothing of Singer: it takes request bodies and paths, and gives back
-rows (Pendo's camelCase dicts) or parsed JSON documents.
+rows (Pendo's camelCase dicts) or parsed JSON documents. Every request is
+reported to an observer (stream, HTTP status, seconds), which makes the
+metrics of it.
 """
 
 import http.client
@@ -10,7 +12,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Optional
 
 import ijson
@@ -33,7 +35,9 @@ CONNECT_ERRORS = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
-
+# An empty answer is `{"startTime":…,"results":[]}`: its whole body fits in this.
+HEAD_BYTES = 4096
+START_TIME = re.compile(rb'^\s*\{\s*"startTime"\s*:\s*(-?\d+)')
 
 OVERLOADED = "Pendo may be overloaded; run again later"
 UNREACHABLE = "check api_url or the region, and the network"
@@ -54,16 +58,58 @@ class RetryableError(Exception):
         self.hint = hint
 
 
-class BodyInterrupted(RetryableError):
-    """The answer stopped part-way; the rows read before it are good."""
+class _HeadKeeper:
+    """A file-like reader that keeps the first HEAD_BYTES it passes on."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self.head = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if len(self.head) < HEAD_BYTES:
+            self.head += data[: HEAD_BYTES - len(self.head)]
+        return data
+
+
+class AggregationAnswer:
+    """A 200 answer of POST /api/v1/aggregation, read as a stream of rows."""
+
+    def __init__(self, response: requests.Response, label: str):
+        response.raw.decode_content = True
+        self._response = response
+        self._reader = _HeadKeeper(response.raw)
+        self._label = label
+
+    def rows(self) -> Iterator[dict]:
+        """`results.item` as it is parsed; RetryableError if the body stops part-way."""
+        try:
+            yield from ijson.items(self._reader, "results.item", use_float=True)
+        except BODY_ERRORS as error:
+            raise RetryableError(
+                f"the answer to {self._label} stopped part-way ({_describe(error)})"
+            ) from None
+
+    def start_time(self) -> Optional[int]:
+        """The answer's `startTime` (epoch ms) when it opens the body, as Pendo sends it."""
+        found = START_TIME.match(self._reader.head)
+        return int(found.group(1)) if found else None
+
+    def close(self) -> None:
+        self._response.close()
 
 
 class PendoClient:
-    """One requests.Session to one Pendo host, shared by every stream of a run."""
+    """One requests.Session to one Pendo host, shared by every worker of a run."""
 
-    def __init__(self, config: Config, session: Optional[requests.Session] = None):
+    def __init__(
+        self,
+        config: Config,
+        session: Optional[requests.Session] = None,
+        observe: Optional[Callable[[str, int, float], None]] = None,
+    ):
         self.config = config
-        self.session = session or requests.Session()
+        self.session = session or _session(config.max_concurrent_requests)
         self.session.headers.update(
             {
                 "x-pendo-integration-key": config.integration_key,
@@ -71,54 +117,45 @@ class PendoClient:
                 "user-agent": config.user_agent or "tap-pendo",
             }
         )
+        # `observe(stream, http_status, seconds)` for every try; status 0: no answer.
+        self._observe = observe or (lambda stream, status, seconds: None)
         # Shared by every worker thread: a 429 seen by one pauses them all.
         self._not_before = 0.0
         self._lock = threading.Lock()
         self.requests_by_stream: Counter = Counter()
         self.retries = 0
 
-    # -- public API -----------------------------------------------------------
+    # -- requests -------------------------------------------------------------
 
-    def stream_aggregation(self, body: dict, stream: str, detail: str) -> Iterator[dict]:
-        """POST an aggregation and yield `results.item` rows as they are parsed.
-
-        Failures before the body starts are retried here. A failure while the
-        body is read raises BodyInterrupted after the rows already yielded, so
-        that the caller (a keyset pager) resumes after the last row it got.
-        """
-        label = f"{stream} {detail}"
-        response = self._send(
-            "POST", "/api/v1/aggregation", stream, label, json_body=body, streamed=True
-        )
-        try:
-            response.raw.decode_content = True
-            yield from ijson.items(response.raw, "results.item", use_float=True)
-        except BODY_ERRORS as error:
-            raise BodyInterrupted(
-                f"the answer to {label} stopped part-way or is not JSON ({_describe(error)})"
-            ) from None
-        finally:
-            response.close()
+    def post_aggregation(self, body: dict, stream: str, label: str) -> AggregationAnswer:
+        """POST an aggregation; its answer once Pendo has said 200. Raises RetryableError
+        (to be retried by the caller, which knows where to resume) or PendoError."""
+        response = self._send("POST", "/api/v1/aggregation", stream, label, json_body=body)
+        return AggregationAnswer(response, label)
 
     def get_json(self, path: str, stream: str, params: Optional[dict] = None, quiet=False):
-        """GET a small JSON document, retrying the whole request on any failure."""
-        label = stream
-        return self.with_retries(
-            label, lambda: self._get_json_once(path, stream, label, params, quiet)
-        )
-
-    def with_retries(self, label: str, attempt):
-        """Call `attempt()` until it succeeds, sleeping between RetryableErrors."""
+        """GET a small JSON document, retrying the whole request on any retryable failure."""
         failures = 0
         while True:
             try:
-                return attempt()
+                response = self._send("GET", path, stream, stream, params=params, quiet=quiet)
+                try:
+                    return orjson.loads(response.content)
+                except (orjson.JSONDecodeError, *CONNECT_ERRORS, *BODY_ERRORS) as error:
+                    raise RetryableError(
+                        f"the answer to {stream} stopped part-way ({_describe(error)})"
+                    ) from None
             except RetryableError as error:
                 failures += 1
-                self.pause_before_retry(label, failures, error)
+                self.backoff(stream, failures, error)
 
-    def pause_before_retry(self, label: str, failures: int, error: RetryableError) -> None:
-        """Sleep before try number `failures + 1`, or give up with a clear PendoError."""
+    # -- the retry policy -----------------------------------------------------
+
+    def backoff(self, label: str, failures: int, error: RetryableError) -> None:
+        """Sleep before try number `failures + 1`, or give up with a clear PendoError.
+
+        The one retry policy of the tap: the pager and get_json loop over it.
+        """
         if failures > self.config.max_retries:
             raise PendoError(
                 f"gave up on {label} after {failures} tries: {error}. "
@@ -138,53 +175,41 @@ class PendoClient:
         )
         time.sleep(delay)
 
-    # -- one request ----------------------------------------------------------
+    # -- one try --------------------------------------------------------------
 
-    def _get_json_once(self, path, stream, label, params, quiet):
-        response = self._send("GET", path, stream, label, params=params, quiet=quiet)
+    def _send(self, method, path, stream, label, json_body=None, params=None, quiet=False):
+        """One try; a 200 with a JSON body, or RetryableError / PendoError."""
+        self._wait_for_rate_limit()
+        with self._lock:
+            self.requests_by_stream[stream] += 1
+        (LOGGER.debug if quiet else LOGGER.info)("%s %s (%s)", method, path, label)
+        started = time.monotonic()
         try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
+            response = self.session.request(
+                method,
+                self.config.base_url + path,
+                data=orjson.dumps(json_body) if json_body is not None else None,
+                params=params,
+                timeout=self.config.request_timeout,
+                stream=True,
+            )
+        except CONNECT_ERRORS as error:
+            self._observe(stream, 0, time.monotonic() - started)
+            if isinstance(error, requests.ReadTimeout):
+                raise RetryableError(_describe(error)) from None
+            # A host that cannot be reached is a setting to check; a reset is load.
+            hint = UNREACHABLE if NOT_REACHED.search(str(error)) else OVERLOADED
             raise RetryableError(
-                f"the answer to {label} is not JSON ({_snippet(response.content)})"
+                f"connection to {self.config.host} failed ({_reason(error)})", hint=hint
             ) from None
-
-    def _send(
-        self, method, path, stream, label, json_body=None, params=None, streamed=False, quiet=False
-    ):
-        """Send once per try until a 200 arrives; map statuses to retries or clear errors."""
-
-        def attempt():
-            self._wait_for_rate_limit()
-            with self._lock:
-                self.requests_by_stream[stream] += 1
-            (LOGGER.debug if quiet else LOGGER.info)("%s %s (%s)", method, path, label)
-            try:
-                response = self.session.request(
-                    method,
-                    self.config.base_url + path,
-                    data=orjson.dumps(json_body) if json_body is not None else None,
-                    params=params,
-                    timeout=self.config.request_timeout,
-                    stream=streamed,
-                )
-            except CONNECT_ERRORS as error:
-                if isinstance(error, requests.ReadTimeout):
-                    raise RetryableError(_describe(error)) from None
-                reason = _reason(error)
-                # A host that cannot be reached is a setting to check; a reset is load.
-                hint = UNREACHABLE if NOT_REACHED.search(str(error)) else OVERLOADED
-                raise RetryableError(
-                    f"connection to {self.config.host} failed ({reason})", hint=hint
-                ) from None
-            self._check_status(response, method, path, label)
-            return response
-
-        return self.with_retries(label, attempt)
+        self._observe(stream, response.status_code, time.monotonic() - started)
+        self._check_status(response, method, path, label)
+        return response
 
     def _check_status(self, response, method: str, path: str, label: str) -> None:
         status = response.status_code
         if status == 200:
+            self._check_json(response, label)
             return
         body = response.content if status < 500 else b""
         response.close()
@@ -207,11 +232,33 @@ class PendoClient:
             "please report this line at the tap-pendo issue tracker"
         )
 
+    def _check_json(self, response, label: str) -> None:
+        """A 200 that is not JSON is not Pendo's answer (a proxy's login page, a maintenance
+        page): trying again would only repeat it, so the run ends here."""
+        content_type = response.headers.get("content-type") or ""
+        if "json" in content_type.lower():
+            return
+        response.close()
+        raise PendoError(
+            f"{self.config.host} answered {label} with {content_type or 'no content type'}, "
+            "not Pendo's JSON: check api_url or the region, and any proxy or firewall between "
+            "the tap and Pendo"
+        )
+
     def _wait_for_rate_limit(self) -> None:
         with self._lock:
             wait = self._not_before - time.monotonic()
         if wait > 0:
             time.sleep(wait)
+
+
+def _session(workers: int) -> requests.Session:
+    """A session whose connection pool keeps a connection for every worker."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=workers + 2)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _retry_after(response) -> Optional[float]:

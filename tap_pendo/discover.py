@@ -8,12 +8,10 @@ from functools import cache
 from singer import metadata
 from singer.catalog import Catalog
 
-from .readers import fetch_metadata_schema
-from .streams import EVENT, METADATA, STREAMS, StreamDef, other_period_field
+from .documents import fetch_document
+from .streams import STREAMS, StreamDef, other_period_field
 
 SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
-# Whose custom fields each metadata schema stream describes.
-SCHEMA_OF = {"metadata_accounts": "accounts", "metadata_visitors": "visitors"}
 # Pendo's metadata `Type` -> JSON schema of a field value.
 FIELD_TYPES = {
     "time": {"type": ["null", "string"], "format": "date-time"},
@@ -42,11 +40,11 @@ def stream_schema(stream: StreamDef, period: str, metadata_docs: dict) -> dict:
     schema = bundled_schema(stream.name)
     properties = schema["properties"]
     properties.pop(other_period_field(period), None)
-    for schema_stream, described in SCHEMA_OF.items():
-        if described == stream.name:
-            for group, fields in metadata_docs.get(schema_stream, {}).items():
+    for document in STREAMS.values():
+        if document.custom_fields_of == stream.name:
+            for group, fields in metadata_docs.get(document.name, {}).items():
                 _merge_group(properties, group, fields or {})
-    if stream.kind == METADATA:
+    if stream.verbatim_document:
         for group in metadata_docs.get(stream.name, {}):
             properties.setdefault(group, {"type": ["null", "object"]})
     return schema
@@ -80,18 +78,18 @@ def stream_metadata(stream: StreamDef, schema: dict, period: str) -> list:
         )
     if stream.parent:
         mdata = metadata.write(mdata, (), "parent-tap-stream-id", stream.parent)
-    if stream.kind == EVENT and stream.replication_key != "browser_time":
+    if stream.aggregated_by_period:
         mdata = metadata.write(mdata, (), "period", period)
     return metadata.to_list(mdata)
 
 
 def fetch_metadata_docs(client) -> dict:
     """Pendo's account and visitor metadata schemas (for custom fields), by stream name."""
-    return {name: fetch_metadata_schema(client, STREAMS[name]) for name in SCHEMA_OF}
+    return {s.name: fetch_document(client, s) for s in STREAMS.values() if s.custom_fields_of}
 
 
 def discover(period: str, metadata_docs: dict) -> Catalog:
-    """The catalog of all 15 streams."""
+    """The catalog of every stream."""
     entries = []
     for stream in STREAMS.values():
         schema = stream_schema(stream, period, metadata_docs)

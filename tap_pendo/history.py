@@ -1,44 +1,39 @@
-"""visitor_history: one request per visitor and day, only for the days on which
-the visitor can have activity, a bounded number in flight, written in a
-deterministic order.
+"""visitor_history: one request per visitor and 24-hour slice, only for the slices in
+which the visitor can have activity.
 
-The visitors whose activity overlaps the sync are listed from the `visitors`
-source. When the `visitors` stream is selected too, the same listing serves
-it, so the visitors source is read once.
+The visitors whose activity overlaps the sync come from the `visitors` listing (the
+same walk that the `visitors` stream reads, when both are selected): for each, the
+listing hands the executor a group of HistoryDay units, which run like any other.
 """
 
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import quote
 
 from . import aggregation as agg
+from .entities import passed
 from .errors import PendoError
-from .pager import PageDone, keyset_rows, path_value, position_of
-from .readers import Checkpoint, EntityScope, OtherRow, RunContext, source_params
-from .state import bookmark_ms, bookmark_value
-from .streams import STREAMS, StreamDef
-from .timefmt import DAY_MS, ms_to_rfc3339, parse_datetime_ms
+from .items import ReadContext, Spawn
+from .pager import path_value
+from .streams import StreamDef
+from .timefmt import DAY_MS, MINUTE_MS, ms_to_rfc3339
 from .transform import optional_ms
 
-# Pendo keeps 180 days of history; a day's margin keeps the first request
-# inside the limit even when the local clock and Pendo's differ a little.
-HISTORY_DAYS = 179
+# Pendo keeps 180 days of history and answers [] for an older `starttime`; the margin
+# keeps the first request inside the limit when Pendo's clock runs a little ahead.
+HISTORY_KEPT_MS = 180 * DAY_MS - 15 * MINUTE_MS
 ANONYMOUS_PREFIX = "_PENDO_T_"
 LAST_VISIT = "metadata.auto.lastvisit"
 FIRST_VISIT = "metadata.auto.firstvisit"
 DO_NOT_PROCESS = "metadata.pendo.donotprocess"
-# Requests (and visitors) queued ahead of the visitor being written, per
-# worker: enough to keep every worker busy, few enough to keep memory flat.
-QUEUE_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
 class HistoryScope:
-    """The days this run reads, which rows it writes, and the bookmark it leaves."""
+    """The slices this run reads, which visitors it asks about, and the bookmark it leaves."""
 
+    stream: StreamDef
     range_start_ms: int  # the first 24-hour slice starts here
     range_end_ms: int  # no slice starts at or after it
     bookmark_ms: Optional[int]  # where the last finished run started
@@ -46,6 +41,13 @@ class HistoryScope:
     position: Optional[list]  # the last visitor an interrupted run finished
     app_ids: tuple
     include_anonymous: bool
+
+    @property
+    def where(self) -> str:
+        """Visitors who can have activity in the range and whose data Pendo may process."""
+        return agg.all_of(
+            f"!({DO_NOT_PROCESS} == true)", agg.at_or_after(LAST_VISIT, self.range_start_ms)
+        )
 
     def wants(self, row: dict) -> bool:
         """Can this listed visitor have history to replicate?"""
@@ -68,7 +70,14 @@ class HistoryScope:
         last = (high - self.range_start_ms) // DAY_MS
         return [self.range_start_ms + k * DAY_MS for k in range(first, last + 1)]
 
-    def rows(self, visitor_id: str, items: list) -> Iterator[dict]:
+    def take(self, row: dict, position: list) -> Iterator:
+        """A listed visitor's history requests, as one group of units."""
+        if passed(position, self.position) and self.wants(row):
+            visitor_id = row.get("visitorId")
+            units = tuple(HistoryDay(self, visitor_id, day) for day in self.days(row))
+            yield Spawn(self.stream.name, position, units, throttled=True)
+
+    def rows(self, visitor_id, items: list) -> Iterator[dict]:
         """History items as rows with their visitor and modifiedTs.
 
         Items of the lookback day are written again: Pendo's history arrives
@@ -86,13 +95,10 @@ class HistoryScope:
             modified = max((m for m in moments if m is not None), default=None)
             yield {**item, "visitorId": visitor_id, "modifiedTs": modified}
 
-    def progress(self, position: list) -> dict:
+    def progress(self, position: Optional[list]) -> dict:
         """The bookmark while the run is under way."""
-        return {
-            **self._kept(),
-            "run_started": ms_to_rfc3339(self.run_started_ms),
-            "after": position,
-        }
+        entry = {**self._kept(), "run_started": ms_to_rfc3339(self.run_started_ms)}
+        return {**entry, "after": position} if position is not None else entry
 
     def finished(self) -> dict:
         """Signposted to the start of the run: activity during it is read next time."""
@@ -103,126 +109,38 @@ class HistoryScope:
             return {}
         return {"modified_ts": ms_to_rfc3339(self.bookmark_ms)}
 
-
-def history_scope(ctx: RunContext, stream: StreamDef) -> HistoryScope:
-    """The scope of this run, from the config and the incoming state."""
-    config = ctx.config
-    bookmark = bookmark_ms(ctx.state, stream, config.period)
-    run_started = bookmark_value(ctx.state, stream, "run_started")
-    lookback = max(DAY_MS, config.lookback_days * DAY_MS)
-    low = config.start_ms if bookmark is None else max(config.start_ms, bookmark - lookback)
-    high = ctx.sync_start_ms if config.end_ms is None else min(config.end_ms, ctx.sync_start_ms)
-    return HistoryScope(
-        range_start_ms=max(low, ctx.sync_start_ms - HISTORY_DAYS * DAY_MS),
-        range_end_ms=high,
-        bookmark_ms=bookmark,
-        # A resumed run keeps the first attempt's start, so the bookmark never
-        # passes what the interrupted attempt did not read.
-        run_started_ms=parse_datetime_ms(run_started) if run_started else high,
-        position=bookmark_value(ctx.state, stream, "after"),
-        app_ids=config.app_ids,
-        include_anonymous=config.include_anonymous_visitors,
-    )
-
-
-def history_where(scope: HistoryScope) -> str:
-    """Visitors who can have activity in the range and whose data Pendo may process."""
-    return agg.all_of(
-        f"!({DO_NOT_PROCESS} == true)", agg.at_or_after(LAST_VISIT, scope.range_start_ms)
-    )
-
-
-def _sort_key(position: Optional[list]) -> list:
-    """Positions compare as the listing sorts: nulls first."""
-    return [] if position is None else [(v is not None, v) for v in position]
-
-
-def _passed(position: list, done: Optional[list]) -> bool:
-    """Is `position` past `done`, the last position already finished?"""
-    return done is None or _sort_key(position) > _sort_key(done)
-
-
-def read_history(ctx: RunContext, stream: StreamDef) -> Iterator:
-    """visitor_history rows visitor by visitor; `visitors` rows too when it is selected."""
-    scope = history_scope(ctx, stream)
-    visitors = EntityScope.of(ctx, STREAMS["visitors"])
-    serve_visitors = "visitors" in ctx.selected
-    where, start = history_where(scope), scope.position
-    if serve_visitors:
-        where = agg.any_of(visitors.where, where)
-        start = (
-            None
-            if None in (start, visitors.position)
-            else min(start, visitors.position, key=_sort_key)
+    def describe(self) -> str:
+        return (
+            f"24-hour slices from {ms_to_rfc3339(self.range_start_ms)} to "
+            f"{ms_to_rfc3339(self.range_end_ms)}, one request per listed visitor and slice "
+            "of activity"
         )
-    source = agg.source_step("visitors", source_params(ctx.config, STREAMS["visitors"]))
-    listing = keyset_rows(
-        ctx.client,
-        stream.name,
-        source,
-        where,
-        visitors.order,
-        ctx.config.record_limit,
-        start,
-        "visitor listing",
-    )
-    workers = ctx.config.max_concurrent_requests
-    bound = workers * QUEUE_PER_WORKER
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="history")
-    try:
-
-        def fetch(visitor_id: str, day_ms: int) -> list:
-            path = f"/api/v1/visitor/{quote(str(visitor_id), safe='')}/history"
-            items = ctx.client.get_json(path, stream.name, {"starttime": day_ms}, quiet=True)
-            if not isinstance(items, list):
-                raise PendoError(
-                    f"stream 'visitor_history': Pendo answered {type(items).__name__} where a "
-                    f"list was expected from {path}: check api_url or the region"
-                )
-            return items
-
-        pending: deque = deque()  # (position, visitors row or None, visitor id, futures)
-        in_flight = 0
-        last_position = start
-        for item in listing:
-            if type(item) is PageDone:
-                last_position = item.position or last_position
-                continue
-            position = position_of(item, visitors.order)
-            visitor_row = None
-            if serve_visitors and _passed(position, visitors.position) and visitors.wants(item):
-                visitor_row = item
-            days = (
-                scope.days(item) if _passed(position, scope.position) and scope.wants(item) else []
-            )
-            futures = [pool.submit(fetch, item.get("visitorId"), day) for day in days]
-            pending.append((position, visitor_row, item.get("visitorId"), futures))
-            in_flight += len(futures)
-            while pending and (in_flight > bound or len(pending) > bound):
-                in_flight -= len(pending[0][3])
-                yield from _finish_visitor(pending.popleft(), scope, visitors, serve_visitors)
-        while pending:
-            yield from _finish_visitor(pending.popleft(), scope, visitors, serve_visitors)
-    finally:
-        # On a failure, requests not yet started are dropped rather than waited for.
-        pool.shutdown(wait=True, cancel_futures=True)
-    finished = {stream.name: scope.finished()}
-    if serve_visitors:
-        finished.update(visitors.finished(last_position).bookmarks)
-    yield Checkpoint(finished)
 
 
-def _finish_visitor(entry, scope: HistoryScope, visitors: EntityScope, serve_visitors: bool):
-    """Write one listed visitor (and its history, in day order), then a checkpoint."""
-    position, visitor_row, visitor_id, futures = entry
-    if visitor_row is not None:
-        yield OtherRow("visitors", visitor_row)
-    for future in futures:
-        yield from scope.rows(visitor_id, future.result())
-    bookmarks = {}
-    if _passed(position, scope.position):
-        bookmarks["visitor_history"] = scope.progress(position)
-    if serve_visitors and _passed(position, visitors.position):
-        bookmarks["visitors"] = visitors.progress(position).bookmarks["visitors"]
-    if bookmarks:
-        yield Checkpoint(bookmarks)
+@dataclass(frozen=True, eq=False)
+class HistoryDay:
+    """One visitor's history in the 24 hours from `day_ms`."""
+
+    scope: HistoryScope
+    visitor_id: str
+    day_ms: int
+
+    @property
+    def stream(self) -> str:
+        return self.scope.stream.name
+
+    @property
+    def streams(self) -> tuple:
+        return (self.stream,)
+
+
+def read_history_day(ctx: ReadContext, unit: HistoryDay) -> Iterator:
+    """The visitor's history items of that slice, as rows."""
+    path = f"/api/v1/visitor/{quote(str(unit.visitor_id), safe='')}/history"
+    items = ctx.client.get_json(path, unit.stream, {"starttime": unit.day_ms}, quiet=True)
+    if not isinstance(items, list):
+        raise PendoError(
+            f"stream 'visitor_history': Pendo answered {type(items).__name__} where a list "
+            f"was expected from {path}: check api_url or the region"
+        )
+    yield from unit.scope.rows(unit.visitor_id, items)

@@ -1,23 +1,32 @@
-"""Keyset paging over an aggregation: sort on a total order, filter past the
-last row seen, limit. A page cut off part-way resumes after its last good row,
-so no row is read twice and none is skipped.
+"""Keyset paging over an aggregation: sort on a total order, filter past the last row
+seen, limit. The pager alone owns paging and the resumption of a page that was cut
+off: it tries again after the last good row, so no row is read twice and none is
+skipped. It yields rows and a PageEnd after each page, and returns a WalkEnd.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 from .aggregation import keyset_page, request_body
-from .client import BodyInterrupted, PendoClient
+from .client import PendoClient, RetryableError
 from .errors import PendoError
 
 
 @dataclass(frozen=True)
-class PageDone:
-    """Every row up to and including `position` has been yielded."""
+class PageEnd:
+    """Every row up to and including `position` has been yielded; `rows` in this page."""
 
     position: Optional[list]
     rows: int
+
+
+@dataclass(frozen=True)
+class WalkEnd:
+    """The walk is over: its last position, and Pendo's `startTime` of its first answer."""
+
+    position: Optional[list]
+    start_time: Optional[int]
 
 
 def path_value(row: dict, path: str):
@@ -46,44 +55,45 @@ def keyset_rows(
     limit: int,
     position: Optional[list] = None,
     detail: str = "",
-    page_end: Callable = PageDone,
-) -> Iterator:
-    """Rows of `source` matching `where`, in `order`, page by page.
-
-    After each page it yields `page_end(position, rows)`: a PageDone unless the
-    caller makes something else of it (a Checkpoint), so that callers can
-    pass the rows on with `yield from`, the cheapest way per row.
-    """
+) -> Generator[Union[dict, PageEnd], None, WalkEnd]:
+    """Rows of `source` matching `where`, in `order`, after `position`, page by page."""
     failures = 0
-    source_name = next(iter(source["source"]))
+    source_name = next(k for k in source["source"] if k != "timeSeries")
+    start_time = None
     page = 1
     while True:
         body = request_body(stream, keyset_page(source, where, order, position, limit))
         # Positions hold visitor ids, emails and IPs: logs name the page by number.
-        label = " ".join(filter(None, (f"source {source_name}", detail, f"page {page}")))
+        label = " ".join(filter(None, (f"{stream} source {source_name}", detail, f"page {page}")))
         # After the loop (or an interruption), `row` is the last row yielded.
         count, row = 0, None
         try:
-            rows = enumerate(client.stream_aggregation(body, stream, label), 1)
-            for count, row in rows:  # noqa: B007 - both are read after the loop
-                if type(row) is not dict:
-                    raise PendoError(
-                        f"stream '{stream}': Pendo sent {str(row)[:80]!r} where a row (a JSON "
-                        f"object) was expected from source {source_name}; please report this "
-                        "line at the tap-pendo issue tracker"
-                    )
-                yield row
-        except BodyInterrupted as error:
+            answer = client.post_aggregation(body, stream, label)
+            try:
+                for count, row in enumerate(answer.rows(), 1):  # noqa: B007 - read after
+                    if type(row) is not dict:
+                        raise PendoError(
+                            f"stream '{stream}': Pendo sent {str(row)[:80]!r} where a row (a "
+                            f"JSON object) was expected from source {source_name}; please "
+                            "report this line at the tap-pendo issue tracker"
+                        )
+                    yield row
+                if start_time is None:
+                    start_time = answer.start_time()
+            finally:
+                answer.close()
+        except RetryableError as error:
             if row is not None:
+                # The rows before the cut are good: the next try starts after them.
                 position = position_of(row, order)
                 failures = 0
             failures += 1
-            client.pause_before_retry(f"{stream} {label}", failures, error)
+            client.backoff(label, failures, error)
             continue
         failures = 0
         if row is not None:
             position = position_of(row, order)
-        yield page_end(position, count)
+        yield PageEnd(position, count)
         if count < limit:
-            return
+            return WalkEnd(position, start_time)
         page += 1

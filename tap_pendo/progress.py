@@ -1,8 +1,17 @@
-"""Progress on stderr: the plan, a line per window or every few seconds, a summary."""
+"""What the run tells on stderr: for people, the plan, a line per event window, a progress
+line every few seconds and a summary; for Singer-aware tools, METRIC lines in
+singer-python's format (a `http_request_duration` timer per request, the metric of
+singer.metrics.http_request_timer, and `record_count` counters per stream, counted
+per batch of rows, never per row)."""
 
+import threading
 import time
 
 import singer
+from singer import metrics
+
+from .books import WindowBook
+from .timefmt import ms_to_rfc3339
 
 LOGGER = singer.get_logger()
 INTERVAL_SECONDS = 5.0
@@ -14,50 +23,77 @@ class Progress:
     def __init__(self, clock=time.monotonic):
         self._clock = clock
         self._started = clock()
-        self._stream_started: dict = {}
         self._last_line = clock()
+        self._lock = threading.Lock()
+        self._counters: dict = {}
         self.rows: dict = {}
-        self.windows: dict = {}
+        self.requests = 0
 
-    def planned(self, streams) -> None:
-        """The streams this run will sync."""
-        LOGGER.info("plan: %d streams: %s", len(streams), ", ".join(streams))
+    def planned(self, lines: list) -> None:
+        """The plan, before any request."""
+        for line in lines:
+            LOGGER.info("%s", line.strip())
 
-    def stream_started(self, stream: str) -> None:
-        """A stream begins."""
-        self._stream_started[stream] = self._clock()
-        self.rows.setdefault(stream, 0)
+    def request(self, stream: str, status: int, seconds: float) -> None:
+        """One HTTP try (from any worker): a METRIC line. Status 0: no answer came."""
+        with self._lock:
+            self.requests += 1
+        tags = {
+            metrics.Tag.endpoint: stream,
+            metrics.Tag.http_status_code: status,
+            metrics.Tag.status: metrics.Status.succeeded
+            if status == 200
+            else metrics.Status.failed,
+        }
+        metrics.log(
+            LOGGER, metrics.Point("timer", metrics.Metric.http_request_duration, seconds, tags)
+        )
 
-    def rows_written(self, stream: str, rows: int) -> None:
-        """`rows` records of `stream` are out; logs a line if the last one is old."""
-        self.rows[stream] = rows
+    def rows_written(self, stream: str, count: int) -> None:
+        """`count` more records of `stream` are out; logs a line if the last one is old."""
+        self.rows[stream] = self.rows.get(stream, 0) + count
+        counter = self._counters.get(stream)
+        if counter is None:
+            counter = self._counters[stream] = metrics.record_counter(stream).__enter__()
+        counter.increment(count)
         now = self._clock()
         if now - self._last_line >= INTERVAL_SECONDS:
             self._last_line = now
-            elapsed = max(now - self._stream_started.get(stream, self._started), 1e-9)
-            done, total = self.windows.get(stream, (None, None))
-            windows = f", windows {done}/{total}" if total else ""
+            elapsed = max(now - self._started, 1e-9)
+            total = sum(self.rows.values())
             LOGGER.info(
-                "progress: %s: %d rows%s, %.0f rows/s", stream, rows, windows, rows / elapsed
+                "progress: %d rows (%s), %d requests, %.0f rows/s",
+                total,
+                ", ".join(f"{name} {rows}" for name, rows in self.rows.items()),
+                self.requests,
+                total / elapsed,
             )
 
-    def windows_planned(self, stream: str, total: int, first: str, end: str) -> None:
-        """The windows an event stream will read."""
-        self.windows[stream] = (0, total)
-        LOGGER.info("%s: %d windows planned, from %s to %s", stream, total, first, end)
-
-    def window_done(self, stream: str, index: int, total: int, rows: int, start: str) -> None:
-        """One window of an event stream is read."""
-        self.windows[stream] = (index + 1, total)
-        LOGGER.info(
-            "%s: window %d/%d (%s) done, %d rows so far", stream, index + 1, total, start, rows
-        )
+    def unit_done(self, stream: str, unit, book) -> None:
+        """A unit of `stream` is done: event windows get a line each."""
+        if isinstance(book, WindowBook):
+            LOGGER.info(
+                "%s: window %d/%d (%s) done, %d rows so far",
+                stream,
+                book.done,
+                book.known,
+                ms_to_rfc3339(unit.first_ms),
+                self.rows.get(stream, 0),
+            )
+        if book.finished:
+            LOGGER.info("%s: done, %d rows", stream, self.rows.get(stream, 0))
 
     def summary(self, requests_by_stream: dict, retries: int) -> None:
-        """The end of the run: rows and requests per stream, and the duration."""
-        for stream, rows in self.rows.items():
+        """The end of the run: the last record counts, rows and requests per stream."""
+        for counter in self._counters.values():
+            counter.__exit__(None, None, None)
+        self._counters = {}
+        for stream in sorted(set(self.rows) | set(requests_by_stream)):
             LOGGER.info(
-                "summary: %s: %d rows, %d requests", stream, rows, requests_by_stream.get(stream, 0)
+                "summary: %s: %d rows, %d requests",
+                stream,
+                self.rows.get(stream, 0),
+                requests_by_stream.get(stream, 0),
             )
         LOGGER.info(
             "summary: %d rows, %d requests (%d retried) in %.1fs",

@@ -12,7 +12,7 @@ from typing import Optional
 import singer
 
 from .errors import StateError
-from .streams import EVENT, PERIOD, STREAMS, StreamDef, other_period_field, period_field
+from .streams import STREAMS, StreamDef, other_period_field, period_field
 from .timefmt import parse_datetime_ms
 
 TIME_KEYS = ("window_start", "run_started")
@@ -48,7 +48,7 @@ def check_state(state, period: str) -> dict:
 def _check_bookmark(stream: StreamDef, bookmark, period: str) -> None:
     if not isinstance(bookmark, dict):
         raise StateError(f"state bookmark of '{stream.name}' must be an object")
-    if stream.kind == EVENT and stream.replication_key == PERIOD:
+    if stream.aggregated_by_period:
         other = other_period_field(period)
         if other in bookmark and period_field(period) not in bookmark:
             raise StateError(

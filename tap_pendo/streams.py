@@ -1,22 +1,28 @@
-"""One short, declarative definition per stream: the single place for each stream's
-key, replication key, Pendo source and paging order.
+"""One short, declarative definition per stream: everything particular to a stream lives here.
 
-`PERIOD` in a key or an order stands for the period's field, `day` or `hour`,
-which follows the config; `period_field()` is the one function that decides it.
+Nothing outside this module asks for a stream by name: the planner, the
+readers, the transform and discovery read these definitions.
+
+`PERIOD` in a key or an identity stands for the period's field, `day` or
+`hour`, which follows the config; `period_field()` is the one function that
+decides it.
 """
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Optional
 
+from .aggregation import APPS, IDENTIFIED
+from .errors import PendoError
+
 PERIOD = "<period>"
-
-ENTITY = "entity"  # aggregation source of entities, incremental on a timestamp
-METADATA = "metadata"  # the metadata schema document, full table
-EVENT = "event"  # aggregation source with a timeSeries, walked in windows
-HISTORY = "history"  # GET /visitor/{id}/history, one visitor-day per request
-
-
 PERIOD_FIELDS = {"dayRange": "day", "hourRange": "hour"}
+
+# How a stream is read.
+LISTING = "listing"  # a keyset walk over an entity source of the aggregation API
+WINDOWS = "windows"  # an aggregation with a timeSeries, one window of periods per unit
+DOCUMENT = "document"  # one GET answer: a JSON object or a list
+HISTORY = "history"  # GET /visitor/{id}/history, one visitor-day per unit
 
 
 def period_field(period: str) -> str:
@@ -31,24 +37,45 @@ def other_period_field(period: str) -> str:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """An entity source of the aggregation API, read as one keyset walk.
+
+    Several streams can ride on one listing (guides, guide_steps and polls;
+    visitors and visitor_history): the source is then read once for all.
+    """
+
+    source: str
+    order: tuple  # the replication value first, then the id: a total order
+    params: str = APPS
+
+
+@dataclass(frozen=True)
 class StreamDef:
-    """What a stream is. Behaviour lives in sync.py; this is data only."""
+    """What a stream is and how it is read, transformed and discovered."""
 
     name: str
-    kind: str
-    source: str  # aggregation source, or the path for GET streams
-    key_properties: tuple
+    reader: str
+    key_properties: tuple  # output columns, in Stitch's order where Stitch has the stream
+    # Pendo's fields that make a row of this stream unique; the keys are their
+    # snake_case names (a unit test checks that the two agree).
+    identity: tuple
     replication_key: Optional[str] = None  # output column; PERIOD for the period field
-    # Pendo's path of the replication value inside a raw row.
-    replication_path: Optional[str] = None
-    # Pendo's field names that make a row unique, in keyset order (after the
-    # replication value): a total order, so pages never skip or repeat rows.
-    identity: tuple = ()
-    parent: Optional[str] = None
+    replication_path: Optional[str] = None  # where the replication value is in Pendo's row
+    listing: Optional[Listing] = None  # LISTING and HISTORY streams
+    source: Optional[str] = None  # WINDOWS: the aggregation source; DOCUMENT: the GET path
+    # LISTING streams whose rows sit inside the listing's rows (a guide's steps).
+    rows_of: Optional[Callable[[dict], Iterable[dict]]] = None
+    parent: Optional[str] = None  # catalog metadata `parent-tap-stream-id`
     legacy_bookmark_keys: tuple = ()  # bookmark keys written by singer-io's tap-pendo
+    # Transform
+    metadata_groups: bool = False  # `metadata.<group>` objects become `metadata_<group>` columns
+    verbatim_columns: frozenset = frozenset()  # objects whose inner names are kept as sent
+    verbatim_document: bool = False  # a schema document: group and field names kept
+    # Discovery
+    custom_fields_of: Optional[str] = None  # the stream whose custom fields this document types
 
     def keys(self, period: str) -> tuple:
-        """Primary key columns under `period` (a new tuple: nothing shared is ever mutated)."""
+        """Primary key columns under `period`."""
         return tuple(period_field(period) if k == PERIOD else k for k in self.key_properties)
 
     def bookmark_key(self, period: str) -> Optional[str]:
@@ -63,9 +90,57 @@ class StreamDef:
             return period_field(period)
         return self.replication_path
 
+    def raw_identity(self, period: str) -> tuple:
+        """`identity` with the period's field in place of PERIOD."""
+        return tuple(period_field(period) if f == PERIOD else f for f in self.identity)
 
-_EVENT_IDENTITY = ("visitorId", "accountId", "appId", "server", "remoteIp", "userAgent")
-_BROWSER_EVENT_IDENTITY = (
+    def window_order(self, period: str) -> tuple:
+        """Keyset order of a window: the period first (a page's last row holds the newest
+        period), then the rest of the identity."""
+        field = period_field(period)
+        return (field,) + tuple(f for f in self.raw_identity(period) if f != field)
+
+    @property
+    def has_period_column(self) -> bool:
+        """Rows carry `day` or `hour` (the aggregated and the per-event sources)."""
+        return self.reader == WINDOWS
+
+    @property
+    def aggregated_by_period(self) -> bool:
+        """One row per period and identity, replicated on the period itself."""
+        return self.reader == WINDOWS and self.replication_key == PERIOD
+
+
+def _parts_of_guide(field: str) -> Callable[[dict], Iterator[dict]]:
+    """A guide's steps or polls as rows, each with its guide's id and lastUpdatedAt."""
+
+    def rows_of(guide: dict) -> Iterator[dict]:
+        parts = guide.get(field)
+        if parts is None:
+            return
+        if not isinstance(parts, list):
+            raise PendoError(f"guide {guide.get('id')!r}: Pendo sent {field} that is not a list")
+        updated = {"lastUpdatedAt": guide["lastUpdatedAt"]} if "lastUpdatedAt" in guide else {}
+        for part in parts:
+            if not isinstance(part, dict):
+                raise PendoError(
+                    f"guide {guide.get('id')!r}: Pendo sent {part!r} among its {field}"
+                )
+            yield {**part, "guideId": guide.get("id"), **updated}
+
+    return rows_of
+
+
+ACCOUNTS = Listing("accounts", ("metadata.auto.lastupdated", "accountId"))
+VISITORS = Listing("visitors", ("metadata.auto.lastupdated", "visitorId"), IDENTIFIED)
+FEATURES = Listing("features", ("lastUpdatedAt", "id"))
+PAGES = Listing("pages", ("lastUpdatedAt", "id"))
+GUIDES = Listing("guides", ("lastUpdatedAt", "id"))
+TRACK_TYPES = Listing("trackTypes", ("lastUpdatedAt", "id"))
+
+_AGGREGATED_IDENTITY = ("visitorId", "accountId", "appId", "server", "remoteIp", "userAgent")
+_PER_EVENT_IDENTITY = (
+    "browserTime",
     "visitorId",
     "accountId",
     "appId",
@@ -79,105 +154,161 @@ _BROWSER_EVENT_IDENTITY = (
 )
 
 
-def _entity(name, source):
-    """A product entity (feature, page, guide, track type): keyed by id, dated by lastUpdatedAt."""
+def _people(name, listing, key):
+    """accounts and visitors: keyed by their id, dated by metadata.auto.lastupdated."""
     return StreamDef(
         name=name,
-        kind=ENTITY,
-        source=source,
-        key_properties=("id",),
-        replication_key="last_updated_at",
-        replication_path="lastUpdatedAt",
-        identity=("id",),
-        legacy_bookmark_keys=("lastUpdatedAt",),
+        reader=LISTING,
+        key_properties=(key,),
+        identity=listing.order[1:],
+        replication_key="lastupdated",
+        replication_path="metadata.auto.lastupdated",
+        listing=listing,
+        metadata_groups=True,
     )
 
 
-def _period_events(name, source, key_properties, target=None, parent=None):
+def _entity(name, listing, **more):
+    """A product entity (feature, page, guide, track type): keyed by id, dated by lastUpdatedAt."""
+    return StreamDef(
+        name=name,
+        reader=LISTING,
+        key_properties=("id",),
+        identity=("id",),
+        replication_key="last_updated_at",
+        replication_path="lastUpdatedAt",
+        listing=listing,
+        legacy_bookmark_keys=("lastUpdatedAt",),
+        **more,
+    )
+
+
+def _guide_part(name, field):
+    """guide_steps and polls: rows inside the guides' rows, read with them."""
+    return StreamDef(
+        name=name,
+        reader=LISTING,
+        key_properties=("guide_id", "id"),
+        identity=("guideId", "id"),
+        replication_key="last_updated_at",
+        replication_path="lastUpdatedAt",
+        listing=GUIDES,
+        rows_of=_parts_of_guide(field),
+        parent="guides",
+    )
+
+
+def _document(name, path, **more):
+    return StreamDef(name=name, reader=DOCUMENT, source=path, **more)
+
+
+def _saved(name, path, verbatim):
+    """segments and reports: small lists, filtered on lastUpdatedAt in the tap."""
+    return _document(
+        name,
+        path,
+        key_properties=("id",),
+        identity=("id",),
+        replication_key="last_updated_at",
+        replication_path="lastUpdatedAt",
+        verbatim_columns=frozenset({verbatim}),
+    )
+
+
+def _aggregated_events(name, source, key_properties, target=None, parent=None, verbatim=()):
     """An aggregated event stream: one row per period and identity (and target)."""
     return StreamDef(
         name=name,
-        kind=EVENT,
+        reader=WINDOWS,
         source=source,
         key_properties=key_properties,
+        identity=(PERIOD,) + _AGGREGATED_IDENTITY + ((target,) if target else ()),
         replication_key=PERIOD,
         replication_path=PERIOD,
-        identity=_EVENT_IDENTITY + ((target,) if target else ()),
         parent=parent,
+        verbatim_columns=frozenset(verbatim),
+    )
+
+
+def _per_event(name, source, key_properties, identity):
+    """guide_events and poll_events: one row per event, replicated on browserTime."""
+    return StreamDef(
+        name=name,
+        reader=WINDOWS,
+        source=source,
+        key_properties=key_properties,
+        identity=identity,
+        replication_key="browser_time",
+        replication_path="browserTime",
+        parent="guides",
     )
 
 
 # The keys start from Stitch's and add what makes rows unique (README:
-# "Why some keys differ from Stitch's").
+# "Why some keys differ from Stitch's"). Stitch's 15 streams come first, in
+# Stitch's order; the streams beyond Stitch's follow.
 # fmt: off
 STREAMS = {
     s.name: s
     for s in (
-        StreamDef(
-            name="accounts", kind=ENTITY, source="accounts", key_properties=("account_id",),
-            replication_key="lastupdated", replication_path="metadata.auto.lastupdated",
-            identity=("accountId",),
-        ),
-        StreamDef(
-            name="visitors", kind=ENTITY, source="visitors", key_properties=("visitor_id",),
-            replication_key="lastupdated", replication_path="metadata.auto.lastupdated",
-            identity=("visitorId",),
-        ),
-        _entity("features", "features"),
-        _entity("pages", "pages"),
-        _entity("guides", "guides"),
-        _entity("track_types", "trackTypes"),
-        StreamDef(
-            name="metadata_accounts", kind=METADATA, source="/api/v1/metadata/schema/account",
-            key_properties=(),
-        ),
-        StreamDef(
-            name="metadata_visitors", kind=METADATA, source="/api/v1/metadata/schema/visitor",
-            key_properties=(),
-        ),
-        _period_events(
+        _people("accounts", ACCOUNTS, "account_id"),
+        _people("visitors", VISITORS, "visitor_id"),
+        _entity("features", FEATURES),
+        _entity("pages", PAGES),
+        _entity("guides", GUIDES),
+        _entity("track_types", TRACK_TYPES),
+        _document("metadata_accounts", "/api/v1/metadata/schema/account", key_properties=(),
+                  identity=(), verbatim_document=True, custom_fields_of="accounts"),
+        _document("metadata_visitors", "/api/v1/metadata/schema/visitor", key_properties=(),
+                  identity=(), verbatim_document=True, custom_fields_of="visitors"),
+        _aggregated_events(
             "events", "events",
             ("account_id", "server", "remote_ip", "visitor_id", "app_id", "user_agent", PERIOD),
+            verbatim=("parameters",),
         ),
-        _period_events(
+        _aggregated_events(
             "feature_events", "featureEvents",
             ("account_id", "server", "remote_ip", "visitor_id", PERIOD, "feature_id",
              "user_agent", "app_id"),
-            target="featureId", parent="features",
+            target="featureId", parent="features", verbatim=("parameters",),
         ),
-        _period_events(
+        _aggregated_events(
             "page_events", "pageEvents",
             ("account_id", "server", "remote_ip", "visitor_id", PERIOD, "page_id", "user_agent",
              "app_id"),
-            target="pageId", parent="pages",
+            target="pageId", parent="pages", verbatim=("parameters",),
         ),
-        _period_events(
+        _aggregated_events(
             "track_events", "trackEvents",
             ("account_id", "remote_ip", "server", "visitor_id", PERIOD, "track_type_id",
              "user_agent", "app_id"),
-            target="trackTypeId", parent="track_types",
+            target="trackTypeId", parent="track_types", verbatim=("properties",),
+        ),
+        # The seed's `server` is dropped from the key: guide events carry `serverName`.
+        _per_event(
+            "guide_events", "guideEvents",
+            ("account_id", "server_name", "remote_ip", "browser_time", "visitor_id", "guide_id",
+             "guide_step_id", "type", "url", "app_id", "user_agent"),
+            _PER_EVENT_IDENTITY,
+        ),
+        _per_event(
+            "poll_events", "pollEvents",
+            # guide_id is added: a poll id is unique only within its guide.
+            ("account_id", "remote_ip", "visitor_id", "browser_time", "poll_id", "app_id",
+             "server_name", "user_agent", "guide_id"),
+            _PER_EVENT_IDENTITY[:7] + ("guideId", "pollId"),
         ),
         StreamDef(
-            name="guide_events", kind=EVENT, source="guideEvents",
-            # The seed's `server` is dropped: guide events carry `serverName`.
-            key_properties=("account_id", "server_name", "remote_ip", "browser_time",
-                            "visitor_id", "guide_id", "guide_step_id", "type", "url", "app_id",
-                            "user_agent"),
-            replication_key="browser_time", replication_path="browserTime",
-            identity=("browserTime",) + _BROWSER_EVENT_IDENTITY, parent="guides",
-        ),
-        StreamDef(
-            name="poll_events", kind=EVENT, source="pollEvents",
-            key_properties=("account_id", "remote_ip", "visitor_id", "browser_time", "poll_id",
-                            "app_id", "server_name", "user_agent"),
-            replication_key="browser_time", replication_path="browserTime",
-            identity=("browserTime",) + _BROWSER_EVENT_IDENTITY + ("pollId",), parent="guides",
-        ),
-        StreamDef(
-            name="visitor_history", kind=HISTORY, source="/api/v1/visitor/{visitor_id}/history",
+            name="visitor_history", reader=HISTORY, listing=VISITORS,
             key_properties=("visitor_id", "app_id", "ts", "type"),
+            identity=("visitorId", "appId", "ts", "type"),
             replication_key="modified_ts", parent="visitors",
         ),
+        # Beyond Stitch's streams.
+        _guide_part("guide_steps", "steps"),
+        _guide_part("polls", "polls"),
+        _saved("segments", "/api/v1/segment", "pipeline"),
+        _saved("reports", "/api/v1/report", "definition"),
     )
 }
 # fmt: on

@@ -1,35 +1,22 @@
-"""The sync: selection, then for each stream SCHEMA, RECORDs, and STATE once the
-records before it are out."""
+"""The sync: the catalog's selection, SCHEMA messages, then the plan run by the executor:
+config -> plan -> executor -> transform -> output."""
 
 from dataclasses import dataclass
 from typing import Optional
 
-import singer
 from singer import metadata
 
+from .books import book_for
+from .client import PendoClient
+from .config import Config
 from .errors import CatalogError
-from .history import read_history
+from .executor import Executor
+from .items import ReadContext
 from .output import SingerWriter
-from .readers import (
-    Checkpoint,
-    RunContext,
-    read_entities,
-    read_events,
-    read_metadata_schema,
-)
-from .streams import (
-    ENTITY,
-    EVENT,
-    HISTORY,
-    METADATA,
-    PERIOD_FIELDS,
-    STREAMS,
-    StreamDef,
-    period_field,
-)
-from .transform import RecordPlan, Unconvertible
-
-PROGRESS_EVERY_ROWS = 4096
+from .plan import Plan, build_plan
+from .progress import Progress
+from .streams import STREAMS, StreamDef, period_field
+from .transform import RecordPlan
 
 
 @dataclass(frozen=True)
@@ -97,90 +84,39 @@ def _selected_fields(stream: StreamDef, schema: dict, mdata: dict, period: str) 
     return frozenset(fields)
 
 
-def record_plan(selected: Selected) -> RecordPlan:
-    """The compiled transform of one selected stream."""
-    kind = selected.stream.kind
-    return RecordPlan(
-        selected.stream.name,
-        selected.schema["properties"],
-        set(selected.fields),
-        metadata_rows=selected.stream.name in ("accounts", "visitors"),
-        verbatim=kind == METADATA,
-        repeating_times=tuple(PERIOD_FIELDS.values()) if kind == EVENT else (),
-    )
+def run_order(selected: list, current: Optional[str]) -> list:
+    """An interrupted stream goes first, as Singer taps do, so its resume point is used soon."""
+    first = [s for s in selected if s.stream.name == current]
+    return first + [s for s in selected if s.stream.name != current]
 
 
-# Which reader serves each kind of stream.
-READERS = {
-    ENTITY: read_entities,
-    EVENT: read_events,
-    METADATA: read_metadata_schema,
-    HISTORY: read_history,
-}
+def plan_sync(config: Config, state: dict, selected: list, sync_start_ms: int) -> Plan:
+    """The plan of a sync of the selected streams from `state`."""
+    ordered = run_order(selected, state.get("currently_syncing"))
+    return build_plan(config, state, [s.stream for s in ordered], sync_start_ms)
 
 
-def served_by_other(selected: list) -> dict:
-    """Streams whose rows another stream's reader yields: visitors comes with
-    visitor_history's listing, so the visitors source is read once."""
-    names = {s.stream.name for s in selected}
-    return {"visitors": "visitor_history"} if {"visitors", "visitor_history"} <= names else {}
-
-
-def sync(ctx: RunContext, selected: list, state: dict, writer: SingerWriter) -> dict:
-    """Sync every selected stream, writing into `state`; returns it."""
-    progress = ctx.progress
-    plans = {}
-    progress.planned([s.stream.name for s in selected])
+def sync(
+    config: Config,
+    client: PendoClient,
+    plan: Plan,
+    selected: list,
+    state: dict,
+    writer: SingerWriter,
+    progress: Progress,
+) -> dict:
+    """SCHEMA of every selected stream, then the plan's units; `state` is updated and written."""
     for chosen in selected:
+        replication_key = chosen.stream.bookmark_key(config.period)
         writer.schema(
             chosen.stream.name,
             chosen.schema,
             chosen.key_properties,
-            [chosen.stream.bookmark_key(ctx.config.period)]
-            if chosen.stream.replication_key
-            else None,
+            [replication_key] if replication_key else None,
         )
-        plans[chosen.stream.name] = record_plan(chosen)
-    bookmarks = state.setdefault("bookmarks", {})
-    skipped = served_by_other(selected)
-    for chosen in _resume_first(selected, state.get("currently_syncing")):
-        name = chosen.stream.name
-        if name in skipped:
-            continue
-        plan = plans[name]
-        singer.set_currently_syncing(state, name)
-        writer.state(state)
-        progress.stream_started(name)
-        rows = 0
-        other_rows: dict = {}
-        convert, write_record = plan.convert, writer.record_writer(name)
-        item = None
-        try:
-            for item in READERS[chosen.stream.kind](ctx, chosen.stream):
-                if type(item) is dict:
-                    write_record(convert(item))
-                    rows += 1
-                    if not rows % PROGRESS_EVERY_ROWS:
-                        progress.rows_written(name, rows)
-                elif type(item) is Checkpoint:
-                    bookmarks.update(item.bookmarks)
-                    writer.state(state)
-                else:
-                    writer.record(item.stream, plans[item.stream].record(item.row))
-                    other_rows[item.stream] = other_rows.get(item.stream, 0) + 1
-        except Unconvertible:
-            plan.explain(item)
-        finally:
-            # Also when the stream fails: the summary counts what was written.
-            progress.rows_written(name, rows)
-            for other, count in other_rows.items():
-                progress.rows_written(other, count)
-        singer.set_currently_syncing(state, None)
-        writer.state(state)
-    return state
-
-
-def _resume_first(selected: list, current: Optional[str]) -> list:
-    """An interrupted stream goes first, as Singer taps do, so its resume point is used soon."""
-    first = [s for s in selected if s.stream.name == current]
-    return first + [s for s in selected if s.stream.name != current]
+    transforms = {
+        s.stream.name: RecordPlan(s.stream, s.schema["properties"], set(s.fields)) for s in selected
+    }
+    books = {p.stream.name: book_for(p.scope, plan.units_of(p.stream.name)) for p in plan.streams}
+    executor = Executor(ReadContext(config, client), plan, books, transforms, writer, progress)
+    return executor.run(state)

@@ -5,14 +5,12 @@ from datetime import date, datetime, timedelta, timezone
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
 _EPOCH_DAY = date(1970, 1, 1)
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
 )
-MINUTE_MS = 60_000
-# Times of one sync share their minutes: the text up to the minute is made
-# once per minute, the seconds and milliseconds come from a table.
-MINUTE_TEXT: dict = {}
+# The seconds and milliseconds of a minute, as text: `"07.123000Z"` at 7123.
 SECONDS_TEXT = tuple(
     seconds + millis
     for seconds in [f"{s:02d}." for s in range(60)]
@@ -20,24 +18,50 @@ SECONDS_TEXT = tuple(
 )
 
 
-def minute_text(minute: int) -> str:
-    """`'2018-12-02T05:00:'` for the minute `ms // 60000`, remembered."""
-    if len(MINUTE_TEXT) > 500_000:
-        MINUTE_TEXT.clear()
+def minute_prefix(minute: int) -> str:
+    """`'2018-12-02T05:00:'` for the minute `ms // 60000`."""
     day, minutes = divmod(minute, 1440)
     date_text = (_EPOCH_DAY + timedelta(days=day)).isoformat()
-    text = MINUTE_TEXT[minute] = f"{date_text}T{minutes // 60:02d}:{minutes % 60:02d}:"
-    return text
+    return f"{date_text}T{minutes // 60:02d}:{minutes % 60:02d}:"
 
 
 def ms_to_rfc3339(ms: int) -> str:
-    """`1543726800000` -> `'2018-12-02T05:00:00.000000Z'`, the format singer-python writes.
+    """`1543726800000` -> `'2018-12-02T05:00:00.000000Z'`, the format singer-python writes."""
+    return minute_prefix(ms // MINUTE_MS) + SECONDS_TEXT[ms % MINUTE_MS]
 
-    transform.ShapeMapper inlines the same two lookups into its compiled code.
-    """
-    return (MINUTE_TEXT.get(ms // MINUTE_MS) or minute_text(ms // MINUTE_MS)) + SECONDS_TEXT[
-        ms % MINUTE_MS
-    ]
+
+class TimeTexts:
+    """The RFC3339 texts of one stream's times, remembered: the times of a sync share
+    their minutes, and period starts repeat row after row. Each compiled transform owns
+    one (transform.shapes inlines the lookups), bounded so that memory stays flat."""
+
+    MAX_MINUTES = 200_000
+    MAX_REPEATED = 4096
+
+    def __init__(self):
+        self.minutes: dict = {}  # minute -> `'2018-12-02T05:00:'`
+        self.repeated: dict = {}  # ms -> full text, for values that repeat
+
+    def minute(self, minute: int) -> str:
+        """The text of a minute, remembered."""
+        if len(self.minutes) > self.MAX_MINUTES:
+            self.minutes.clear()
+        text = self.minutes[minute] = minute_prefix(minute)
+        return text
+
+    def text(self, ms: int) -> str:
+        """ms_to_rfc3339, through the minute texts."""
+        minute = ms // MINUTE_MS
+        return (self.minutes.get(minute) or self.minute(minute)) + SECONDS_TEXT[ms % MINUTE_MS]
+
+    def repeating(self, ms: int) -> str:
+        """ms_to_rfc3339 for values that repeat row after row (period starts)."""
+        text = self.repeated.get(ms)
+        if text is None:
+            if len(self.repeated) > self.MAX_REPEATED:
+                self.repeated.clear()
+            text = self.repeated[ms] = self.text(ms)
+        return text
 
 
 def parse_datetime_ms(text: str) -> int:

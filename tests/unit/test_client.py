@@ -9,7 +9,7 @@ from tap_pendo import client as client_module
 from tap_pendo.client import PendoClient
 from tap_pendo.config import load_config
 from tap_pendo.errors import PendoError
-from tap_pendo.pager import PageDone, keyset_rows
+from tap_pendo.pager import PageEnd, WalkEnd, keyset_rows
 
 URL = "http://pendo.test"
 AGG = URL + "/api/v1/aggregation"
@@ -34,19 +34,38 @@ def make_client(**overrides):
     return PendoClient(load_config(raw))
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def results(rows):
     return json.dumps({"startTime": 1, "results": rows})
 
 
+def rows_of(client, stream="features", limit=100):
+    """The rows of a one-page aggregation through the pager."""
+    items = keyset_rows(client, stream, {"source": {"x": None}}, None, ["id"], limit)
+    return [item for item in items if type(item) is dict]
+
+
+def mock_json(m, method, url, responses=None, **answer):
+    """requests-mock answers with a JSON content type unless they say otherwise."""
+    if responses is None:
+        responses = [answer]
+    for response in responses:
+        if "exc" not in response:
+            response["headers"] = {**JSON, **response.get("headers", {})}
+    getattr(m, method)(url, responses)
+
+
 def test_sends_the_key_header_and_json(sleeps):
     with requests_mock.Mocker() as m:
-        m.post(AGG, text=results([{"id": "a"}]))
-        rows = list(make_client().stream_aggregation({"x": 1}, "features", "test"))
+        mock_json(m, "post", AGG, text=results([{"id": "a"}]))
+        rows = rows_of(make_client())
         assert rows == [{"id": "a"}]
         sent = m.request_history[0]
         assert sent.headers["x-pendo-integration-key"] == KEY
         assert sent.headers["content-type"] == "application/json"
-        assert json.loads(sent.body) == {"x": 1}
+        assert json.loads(sent.body)["request"]["pipeline"][0] == {"source": {"x": None}}
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -65,16 +84,18 @@ def test_other_4xx_carries_pendo_text(sleeps):
     with requests_mock.Mocker() as m:
         m.post(AGG, status_code=400, text="Cannot parse filter expression")
         with pytest.raises(PendoError, match="400.*Cannot parse filter expression"):
-            list(make_client().stream_aggregation({}, "features", "test"))
+            rows_of(make_client())
 
 
 def test_429_waits_retry_after_then_succeeds(sleeps):
     with requests_mock.Mocker() as m:
-        m.post(
+        mock_json(
+            m,
+            "post",
             AGG,
             [{"status_code": 429, "headers": {"Retry-After": "7"}}, {"text": results([{"id": 1}])}],
         )
-        assert list(make_client().stream_aggregation({}, "features", "t")) == [{"id": 1}]
+        assert rows_of(make_client()) == [{"id": 1}]
     assert 7 in sleeps
 
 
@@ -82,7 +103,9 @@ def test_5xx_and_connection_errors_are_retried_with_backoff(sleeps):
     import requests
 
     with requests_mock.Mocker() as m:
-        m.post(
+        mock_json(
+            m,
+            "post",
             AGG,
             [
                 {"status_code": 502, "text": "<html>bad gateway</html>"},
@@ -90,7 +113,7 @@ def test_5xx_and_connection_errors_are_retried_with_backoff(sleeps):
                 {"text": results([])},
             ],
         )
-        assert list(make_client().stream_aggregation({}, "features", "t")) == []
+        assert rows_of(make_client()) == []
     assert len(sleeps) == 2 and all(0 <= s <= 60 for s in sleeps)
 
 
@@ -98,13 +121,13 @@ def test_retries_are_bounded_and_the_failure_is_clear(sleeps):
     with requests_mock.Mocker() as m:
         m.post(AGG, status_code=503)
         with pytest.raises(PendoError, match="gave up on features.*after 4 tries.*503"):
-            list(make_client().stream_aggregation({}, "features", "t"))
+            rows_of(make_client())
         assert m.call_count == 4
 
 
 def test_get_json_retries_a_body_that_is_not_json(sleeps):
     with requests_mock.Mocker() as m:
-        m.get(URL + "/x", [{"text": '[{"a": 1'}, {"text": "[1]"}])
+        mock_json(m, "get", URL + "/x", [{"text": '[{"a": 1'}, {"text": "[1]"}])
         assert make_client().get_json("/x", "visitor_history") == [1]
 
 
@@ -121,14 +144,14 @@ def test_pager_resumes_a_cut_off_page_after_its_last_good_row(sleeps):
         return results(rows[2:])
 
     with requests_mock.Mocker() as m:
-        m.post(AGG, text=answer)
+        mock_json(m, "post", AGG, text=answer)
         source = {"source": {"things": None}}
         items = list(keyset_rows(make_client(), "things", source, None, ["k", "id"], 10))
-    got = [i["id"] for i in items if not isinstance(i, PageDone)]
+    got = [i["id"] for i in items if not isinstance(i, PageEnd)]
     assert got == ["r0", "r1", "r2", "r3", "r4"]
     # the second request starts after the last row read, not from the start
     assert bodies[1][1] == {"filter": '(k > 1) || ((k == 1) && (id > "r1"))'}
-    assert items[-1] == PageDone(position=[4, "r4"], rows=3)
+    assert items[-1] == PageEnd(position=[4, "r4"], rows=3)
 
 
 def test_pager_walks_pages_until_a_short_one(sleeps):
@@ -142,9 +165,9 @@ def test_pager_walks_pages_until_a_short_one(sleeps):
 
     answer.calls = 0
     with requests_mock.Mocker() as m:
-        m.post(AGG, text=answer)
+        mock_json(m, "post", AGG, text=answer)
         items = list(keyset_rows(make_client(), "t", {"source": {"t": None}}, None, ["k", "id"], 2))
-    assert [i.position for i in items if isinstance(i, PageDone)] == [
+    assert [i.position for i in items if isinstance(i, PageEnd)] == [
         [1, "r1"],
         [1, "r3"],
         [1, "r4"],
@@ -157,8 +180,13 @@ def test_a_429_pauses_every_worker_of_the_client(sleeps):
     import threading
 
     with requests_mock.Mocker() as m:
-        m.get(URL + "/a", [{"status_code": 429, "headers": {"Retry-After": "30"}}, {"text": "[]"}])
-        m.get(URL + "/b", text="[]")
+        mock_json(
+            m,
+            "get",
+            URL + "/a",
+            [{"status_code": 429, "headers": {"Retry-After": "30"}}, {"text": "[]"}],
+        )
+        mock_json(m, "get", URL + "/b", text="[]")
         client = make_client()
         client.get_json("/a", "visitor_history")
         assert sleeps[0] == 30
@@ -169,3 +197,58 @@ def test_a_429_pauses_every_worker_of_the_client(sleeps):
     # The mocked sleep returns at once, so the pause is still on: the other
     # worker's request waited out (nearly all of) the same 30 seconds.
     assert len(sleeps) == before + 1 and 25 < sleeps[-1] <= 30
+
+
+def test_the_pager_returns_its_end_position_and_pendos_start_time(sleeps):
+    def answer(request, context):
+        return json.dumps({"startTime": 1700000000000, "results": [{"id": "a"}, {"id": "b"}]})
+
+    with requests_mock.Mocker() as m:
+        mock_json(m, "post", AGG, text=answer)
+        walk = keyset_rows(make_client(), "t", {"source": {"t": None}}, None, ["id"], 10)
+        items = []
+        while True:
+            try:
+                items.append(next(walk))
+            except StopIteration as stop:
+                end = stop.value
+                break
+    assert end == WalkEnd(position=["b"], start_time=1700000000000)
+    assert items[-1] == PageEnd(position=["b"], rows=2)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_html_200_ends_the_run_at_once_naming_host_and_content_type(method, sleeps):
+    """A proxy's login page is not retried eight times over three minutes."""
+    page = "<html><body>Please sign in</body></html>"
+    with requests_mock.Mocker() as m:
+        getattr(m, method)(
+            URL + ("/x" if method == "get" else "/api/v1/aggregation"),
+            text=page,
+            headers={"Content-Type": "text/html; charset=utf-8"},
+        )
+        with pytest.raises(PendoError) as error:
+            if method == "get":
+                make_client().get_json("/x", "segments")
+            else:
+                rows_of(make_client())
+        assert m.call_count == 1
+    message = str(error.value)
+    assert "pendo.test" in message and "text/html" in message and "proxy" in message
+    assert "\n" not in message and sleeps == []
+
+
+def test_every_try_is_reported_to_the_observer_with_its_status(sleeps):
+    seen = []
+    config = load_config(
+        {"x_pendo_integration_key": KEY, "start_date": "2026-01-01T00:00:00Z", "api_url": URL}
+    )
+    client = PendoClient(config, observe=lambda *args: seen.append(args))
+    with requests_mock.Mocker() as m:
+        mock_json(m, "get", URL + "/x", [{"status_code": 503}, {"text": "[]"}])
+        assert client.get_json("/x", "segments") == []
+    assert [(stream, status) for stream, status, _ in seen] == [
+        ("segments", 503),
+        ("segments", 200),
+    ]
+    assert all(seconds >= 0 for _, _, seconds in seen)

@@ -25,12 +25,7 @@ META = {
 def plan(stream, fields=None, period="dayRange"):
     schema = stream_schema(STREAMS[stream], period, META)
     props = schema["properties"]
-    return RecordPlan(
-        stream,
-        props,
-        set(fields or props),
-        metadata_rows=stream in ("accounts", "visitors"),
-    )
+    return RecordPlan(STREAMS[stream], props, set(fields or props))
 
 
 @pytest.mark.parametrize(

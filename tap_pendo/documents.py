@@ -1,0 +1,96 @@
+"""Streams read from one GET answer: the metadata schemas (one record each, full table),
+and the saved segments and reports (small lists, filtered on lastUpdatedAt here)."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional
+
+from .client import PendoClient
+from .errors import PendoError
+from .items import ReadContext
+from .pager import path_value
+from .streams import StreamDef
+from .timefmt import ms_to_rfc3339
+from .transform import optional_ms
+
+
+@dataclass(frozen=True)
+class DocumentScope:
+    """Which items of a listed document this run writes, and its bookmark."""
+
+    stream: StreamDef
+    key: Optional[str]  # the bookmark key; None for a full-table document
+    bookmark_ms: Optional[int]
+    start_ms: int
+    sync_start_ms: int
+
+    @property
+    def since_ms(self) -> int:
+        return self.start_ms if self.bookmark_ms is None else self.bookmark_ms
+
+    def wants(self, item: dict) -> bool:
+        """Items without a date, and items dated at or after the bookmark (ties included)."""
+        moment = optional_ms(path_value(item, self.stream.replication_path))
+        return moment is None or moment >= self.since_ms
+
+    def finished(self, newest: Optional[int]) -> Optional[dict]:
+        """The bookmark after a run that wrote items up to `newest`; None: full table."""
+        if self.key is None:
+            return None
+        if newest is not None:
+            newest = min(newest, self.sync_start_ms)
+        values = [v for v in (self.bookmark_ms, newest) if v is not None]
+        return {self.key: ms_to_rfc3339(max(values))} if values else {}
+
+    def describe(self) -> str:
+        return f"GET {self.stream.source}"
+
+
+@dataclass(frozen=True, eq=False)
+class DocumentUnit:
+    """The one request of a document stream."""
+
+    scope: DocumentScope
+
+    @property
+    def stream(self) -> str:
+        return self.scope.stream.name
+
+    @property
+    def streams(self) -> tuple:
+        return (self.stream,)
+
+
+def fetch_document(client: PendoClient, stream: StreamDef):
+    """The JSON answer of a document stream: an object (a schema) or a list (of items)."""
+    document = client.get_json(stream.source, stream.name)
+    expected = dict if stream.verbatim_document else list
+    if not isinstance(document, expected):
+        raise PendoError(
+            f"stream '{stream.name}': {client.config.host} answered {type(document).__name__} "
+            f"where a JSON {'object' if expected is dict else 'list'} was expected from "
+            f"{stream.source}: check api_url or the region"
+        )
+    return document
+
+
+def read_document(ctx: ReadContext, unit: DocumentUnit) -> Iterator:
+    """The document as one row, or its wanted items; returns the newest item's date."""
+    scope = unit.scope
+    document = fetch_document(ctx.client, scope.stream)
+    if scope.stream.verbatim_document:
+        yield document
+        return None
+    newest = None
+    for item in document:
+        if not isinstance(item, dict):
+            raise PendoError(
+                f"stream '{unit.stream}': Pendo sent {str(item)[:80]!r} where an item (a JSON "
+                f"object) was expected from {scope.stream.source}"
+            )
+        if scope.wants(item):
+            yield item
+            moment = optional_ms(path_value(item, scope.stream.replication_path))
+            if moment is not None and (newest is None or moment > newest):
+                newest = moment
+    return newest

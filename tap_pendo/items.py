@@ -1,0 +1,40 @@
+"""What readers yield to the executor, besides the rows of their unit's own stream (plain
+dicts, the hot path) and the pager's PageEnd. Data only: nothing here calls back."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from .client import PendoClient
+from .config import Config
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What every reader of one run shares: the config and the client."""
+
+    config: Config
+    client: PendoClient
+
+
+@dataclass(frozen=True)
+class StreamRow:
+    """A row of `stream`, from a unit that serves several streams (a shared listing)."""
+
+    stream: str
+    row: dict
+
+
+@dataclass(frozen=True)
+class Spawn:
+    """More units of `stream`, found while reading (history days of a listed visitor, the
+    day windows that follow the first one).
+
+    `group` names them in the stream's order (a visitor's listing position, a window
+    index): the stream's bookmark passes a group once all its units are done, and
+    every group before it. `throttled` spawns wait while many units are queued.
+    """
+
+    stream: str
+    group: Any
+    units: tuple
+    throttled: bool = False
