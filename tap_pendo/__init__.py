@@ -13,6 +13,7 @@ import sys
 import singer
 from singer.catalog import Catalog
 
+from .about import about, about_markdown
 from .client import PendoClient
 from .config import Config, load_config, unknown_keys
 from .discover import discover, fetch_metadata_docs
@@ -34,18 +35,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     """singer-python's flags. Its own parse_args is not used because it loads the
     files itself and fails with a traceback that does not say which file is wrong."""
     parser = argparse.ArgumentParser(prog="tap-pendo", description="Singer tap for Pendo")
-    parser.add_argument("-c", "--config", required=True, help="Config file")
+    parser.add_argument("-c", "--config", help="Config file")
     parser.add_argument("-s", "--state", help="State file")
     parser.add_argument("-p", "--properties", help="Catalog file (deprecated: use --catalog)")
     parser.add_argument("--catalog", help="Catalog file")
     parser.add_argument("-d", "--discover", action="store_true", help="Print a catalog")
+    parser.add_argument(
+        "--about", action="store_true", help="Print the tap's capabilities and settings"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "markdown"),
+        default="json",
+        help="Format of --about (default: json)",
+    )
     parser.add_argument(
         "--plan",
         action="store_true",
         help="Print what a sync would read (streams, windows, bounds, requests) and stop: "
         "no request is made",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.about and not args.config:
+        parser.error("the following arguments are required: -c/--config")
+    return args
 
 
 def load_json_file(path: str, what: str, error):
@@ -94,7 +107,11 @@ class RedactKey(logging.Filter):
 
 
 def run(args: argparse.Namespace) -> None:
-    """Discover or sync, once every input is known to be usable."""
+    """Describe the tap, discover, plan or sync, once every input is known to be usable."""
+    if args.about:
+        text = about_markdown() if args.format == "markdown" else json.dumps(about(), indent=2)
+        sys.stdout.write(text.rstrip("\n") + "\n")
+        return
     raw_config = load_json_file(args.config, "config", ConfigError)
     config: Config = load_config(raw_config)
     for handler in logging.getLogger().handlers + LOGGER.handlers:

@@ -114,7 +114,7 @@ class PendoClient:
             {
                 "x-pendo-integration-key": config.integration_key,
                 "content-type": "application/json",
-                "user-agent": config.user_agent or "tap-pendo",
+                "user-agent": config.user_agent,
             }
         )
         # `observe(stream, http_status, seconds)` for every try; status 0: no answer.

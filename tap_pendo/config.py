@@ -15,26 +15,102 @@ REGION_URLS = {
     "au": "https://app.au.pendo.io",
 }
 PERIODS = {"dayRange": "dayRange", "day": "dayRange", "hourRange": "hourRange", "hour": "hourRange"}
-DEFAULT_REQUEST_TIMEOUT = 300.0
-DEFAULT_RECORD_LIMIT = 100_000
-DEFAULT_MAX_CONCURRENT_REQUESTS = 8
-DEFAULT_MAX_RETRIES = 8
-KNOWN_KEYS = {
-    "x_pendo_integration_key",
-    "start_date",
-    "end_date",
-    "period",
-    "region",
-    "api_url",
-    "app_ids",
-    "include_anonymous_visitors",
-    "lookback_window",
-    "request_timeout",
-    "record_limit",
-    "user_agent",
-    "max_concurrent_requests",
-    "max_retries",
-}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config key: the single description that the validation, `--about`, the README's
+    table and meltano.yml (checked by a test) all follow."""
+
+    name: str
+    kind: str  # string, date-time, integer, number, boolean, options, app-ids
+    description: str
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+    options: tuple = ()
+
+
+SETTINGS = (
+    Setting(
+        "x_pendo_integration_key",
+        "string",
+        "Pendo integration key (Settings > Integrations > Integration Keys; an admin creates "
+        "it; read access is enough). Never logged.",
+        required=True,
+        secret=True,
+    ),
+    Setting(
+        "start_date",
+        "date-time",
+        "RFC3339 date: the first run reads rows from here on (the event period that holds it "
+        "is read whole).",
+        required=True,
+    ),
+    Setting(
+        "end_date",
+        "date-time",
+        "Optional RFC3339 date bounding the event streams and visitor_history (periods and "
+        "events before it), for backfills in slices.",
+    ),
+    Setting(
+        "period",
+        "options",
+        "Granularity of events, feature_events, page_events and track_events: a `day` or an "
+        "`hour` column (`day` and `hour` are accepted too).",
+        default="dayRange",
+        options=("dayRange", "hourRange"),
+    ),
+    Setting(
+        "region",
+        "options",
+        "The Pendo data centre of the subscription; ignored when api_url is set. A key ending "
+        "in .eu means eu when no region is given.",
+        default="us",
+        options=tuple(REGION_URLS),
+    ),
+    Setting("api_url", "string", "Base URL overriding the region: a proxy, or a test server."),
+    Setting(
+        "app_ids",
+        "app-ids",
+        'Only these apps: a comma-separated string or a list of integers, e.g. "-323232,'
+        '5668600916475904". Empty reads every app.',
+    ),
+    Setting(
+        "include_anonymous_visitors",
+        "boolean",
+        "Also read anonymous (_PENDO_T_...) visitors in visitors and visitor_history. Event "
+        "streams always include their rows.",
+        default=False,
+    ),
+    Setting(
+        "lookback_window",
+        "integer",
+        "Days re-read before the bookmark for late data; a day is always re-read.",
+        default=0,
+    ),
+    Setting("request_timeout", "number", "Seconds per request.", default=300),
+    Setting(
+        "record_limit", "integer", "Rows per aggregation request (page size).", default=100_000
+    ),
+    Setting(
+        "max_concurrent_requests",
+        "integer",
+        "Requests in flight at once, for every stream. 4 keeps a sync's wall time bound by "
+        "Pendo's answer time without putting the load of a bulk export on Pendo; a 429 pauses "
+        "every request whatever the setting.",
+        default=4,
+    ),
+    Setting(
+        "max_retries",
+        "integer",
+        "Retries of one request (429, 5xx, network errors, cut-off answers) before the run stops.",
+        default=8,
+    ),
+    Setting("user_agent", "string", "User-Agent header sent to Pendo.", default="tap-pendo"),
+)
+SETTING = {setting.name: setting for setting in SETTINGS}
+KNOWN_KEYS = set(SETTING)
 
 
 @dataclass(frozen=True)
@@ -51,7 +127,7 @@ class Config:
     lookback_days: int
     request_timeout: float
     record_limit: int
-    user_agent: Optional[str]
+    user_agent: str
     max_concurrent_requests: int
     max_retries: int
 
@@ -83,15 +159,13 @@ def load_config(raw: Any) -> Config:
         period=_period(raw.get("period")),
         base_url=_base_url(raw, key),
         app_ids=_app_ids(raw.get("app_ids")),
-        include_anonymous_visitors=_boolean(raw, "include_anonymous_visitors", False),
-        lookback_days=_number(raw, "lookback_window", 0, int, minimum=0),
-        request_timeout=_number(raw, "request_timeout", DEFAULT_REQUEST_TIMEOUT, float, minimum=1),
-        record_limit=_number(raw, "record_limit", DEFAULT_RECORD_LIMIT, int, minimum=1),
-        user_agent=_optional_string(raw, "user_agent"),
-        max_concurrent_requests=_number(
-            raw, "max_concurrent_requests", DEFAULT_MAX_CONCURRENT_REQUESTS, int, minimum=1
-        ),
-        max_retries=_number(raw, "max_retries", DEFAULT_MAX_RETRIES, int, minimum=0),
+        include_anonymous_visitors=_boolean(raw, "include_anonymous_visitors"),
+        lookback_days=_number(raw, "lookback_window", int, minimum=0),
+        request_timeout=_number(raw, "request_timeout", float, minimum=1),
+        record_limit=_number(raw, "record_limit", int, minimum=1),
+        user_agent=_optional_string(raw, "user_agent") or SETTING["user_agent"].default,
+        max_concurrent_requests=_number(raw, "max_concurrent_requests", int, minimum=1),
+        max_retries=_number(raw, "max_retries", int, minimum=0),
     )
 
 
@@ -151,7 +225,7 @@ def _date(raw: dict, name: str, required: bool) -> Optional[int]:
 
 def _period(value: Any) -> str:
     if value in (None, ""):
-        return "dayRange"
+        return SETTING["period"].default
     if value not in PERIODS:
         raise ConfigError(f"config 'period' is {value!r}: use 'dayRange' or 'hourRange'")
     return PERIODS[value]
@@ -168,7 +242,7 @@ def _base_url(raw: dict, key: str) -> str:
     region = raw.get("region")
     if region in (None, ""):
         # Older taps chose the EU host from a key ending in ".eu"; keep that working.
-        region = "eu" if key.endswith(".eu") else "us"
+        region = "eu" if key.endswith(".eu") else SETTING["region"].default
     if not isinstance(region, str) or region.lower() not in REGION_URLS:
         raise ConfigError(f"config 'region' is {region!r}: use one of {', '.join(REGION_URLS)}")
     return REGION_URLS[region.lower()]
@@ -196,10 +270,10 @@ def _app_ids(value: Any) -> tuple:
     return tuple(dict.fromkeys(app_ids))
 
 
-def _boolean(raw: dict, name: str, default: bool) -> bool:
+def _boolean(raw: dict, name: str) -> bool:
     value = raw.get(name)
     if value in (None, ""):
-        return default
+        return SETTING[name].default
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
@@ -207,10 +281,10 @@ def _boolean(raw: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"config '{name}' is {value!r}: use true or false")
 
 
-def _number(raw: dict, name: str, default, kind, minimum):
+def _number(raw: dict, name: str, kind, minimum):
     value = raw.get(name)
     if value in (None, ""):
-        return default
+        return kind(SETTING[name].default)
     if isinstance(value, bool):
         value = "?"
     try:
