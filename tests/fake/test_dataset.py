@@ -56,6 +56,7 @@ def test_the_same_seed_gives_the_same_data(dataset):
         assert other.entities(source) == dataset.entities(source)
     for source in EVENT_SOURCES:
         assert rows_of(other, source) == rows_of(dataset, source)
+    assert (other.segments(), other.reports()) == (dataset.segments(), dataset.reports())
     visitor = dataset.entities("visitors")[0]["visitorId"]
     assert other.history_items(visitor) == dataset.history_items(visitor)
 
@@ -64,6 +65,7 @@ def test_another_seed_gives_other_data(dataset):
     other = Dataset(seed=2, start_ms=START)
     assert rows_of(other, "events") != rows_of(dataset, "events")
     assert other.entities("features") != dataset.entities("features")
+    assert other.segments() != dataset.segments()
 
 
 def test_the_data_does_not_depend_on_how_the_clock_was_advanced():
@@ -76,6 +78,8 @@ def test_the_data_does_not_depend_on_how_the_clock_was_advanced():
         assert in_steps.entities(source) == in_one_step.entities(source)
     for source in EVENT_SOURCES:
         assert rows_of(in_steps, source, "hourRange") == rows_of(in_one_step, source, "hourRange")
+    assert in_steps.segments() == in_one_step.segments()
+    assert in_steps.reports() == in_one_step.reports()
 
 
 @pytest.mark.parametrize("source", ["features", "pages", "guides", "trackTypes"])
@@ -110,10 +114,13 @@ def test_sizes_at_scale_1(dataset):
     assert 30_000 <= history <= 100_000
 
 
-def test_scale_1_generates_in_well_under_two_seconds():
-    began = time.perf_counter()
-    Dataset(seed=3, start_ms=START)
-    assert time.perf_counter() - began < 2
+def test_segments_and_reports_grow_slowly_with_scale(dataset):
+    assert (len(dataset.segments()), len(dataset.reports())) == (25, 30)
+    small = Dataset(seed=1, scale=0.05, start_ms=START)
+    assert (len(small.segments()), len(small.reports())) == (8, 10)
+    assert len(Dataset(seed=1, scale=0.05, start_ms=START, counts={"reports": 12}).reports()) == 12
+    with pytest.raises(ValueError):
+        Dataset(seed=1, scale=0.05, start_ms=START, counts={"segments": 2})
 
 
 def test_rows_grow_linearly_with_scale(dataset):
@@ -527,3 +534,153 @@ def test_history_of_a_starttime_beyond_180_days_is_empty_even_when_partly_newer(
     for visitor in in_partly_newer_day:
         assert ds.history(visitor, limit - HOUR_MS) == []
         assert ds.history(visitor, limit)
+
+
+# ------------------------------------------------------------------- guide steps and polls
+
+STEP_FIELDS = {"id", "guideId", "type", "contentType", "rank", "advanceMethod", "thumbnailUrls",
+               "pollIds"}  # fmt: skip
+
+
+def test_steps_and_polls_have_the_contract_shape(dataset):
+    guides = dataset.entities("guides")
+    for guide in guides:
+        assert guide["steps"]
+        assert [step["rank"] for step in guide["steps"]] == list(range(len(guide["steps"])))
+        poll_ids = [poll["id"] for poll in guide["polls"]]
+        assert len(set(poll_ids)) == len(poll_ids)
+        assert len({step["id"] for step in guide["steps"]}) == len(guide["steps"])
+        for step in guide["steps"]:
+            assert set(step) == STEP_FIELDS and step["guideId"] == guide["id"]
+            assert step["thumbnailUrls"] is None or isinstance(step["thumbnailUrls"], list)
+            assert set(step["pollIds"]) <= set(poll_ids)
+            assert (step["type"] == "poll") == bool(step["pollIds"])
+        for poll in guide["polls"]:
+            assert set(poll) == {"id", "question", "attributes"}
+            assert set(poll["attributes"]) == {"type"}
+        if poll_ids:
+            assert {i for step in guide["steps"] for i in step["pollIds"]} == set(poll_ids)
+    steps = [step for guide in guides for step in guide["steps"]]
+    assert {type(step["thumbnailUrls"]) for step in steps} == {type(None), list}
+    types = {poll["attributes"]["type"] for guide in guides for poll in guide["polls"]}
+    assert types == {"NPSRating", "FreeForm", "NumberScale"}
+
+
+@pytest.mark.parametrize("part", ["steps", "polls"])
+@pytest.mark.parametrize("scale", [1, 0.05])
+def test_step_and_poll_ids_repeat_in_other_guides(dataset, part, scale):
+    ds = dataset if scale == 1 else Dataset(seed=1, scale=scale, start_ms=START)
+    guides_of = defaultdict(set)
+    for guide in ds.entities("guides"):
+        for item in guide[part]:
+            guides_of[item["id"]].add(guide["id"])
+    assert any(len(guides) > 1 for guides in guides_of.values())
+
+
+def test_poll_events_name_a_poll_of_their_guide_and_answer_it_in_kind(dataset):
+    guides = {guide["id"]: guide for guide in dataset.entities("guides")}
+    answered = set()
+    for row in rows_of(dataset, "pollEvents"):
+        guide = guides[row["guideId"]]
+        (poll,) = [poll for poll in guide["polls"] if poll["id"] == row["pollId"]]
+        (step,) = [step for step in guide["steps"] if step["id"] == row["guideStepId"]]
+        assert row["pollId"] in step["pollIds"]
+        kind = poll["attributes"]["type"]
+        answered.add(kind)
+        if kind == "FreeForm":
+            assert isinstance(row["pollResponse"], str)
+        else:
+            assert isinstance(row["pollResponse"], int) and 0 <= row["pollResponse"] <= 10
+    assert answered == {"NPSRating", "FreeForm", "NumberScale"}
+    shared = Counter(poll["id"] for guide in guides.values() for poll in guide["polls"])
+    assert any(shared[row["pollId"]] > 1 for row in rows_of(dataset, "pollEvents"))
+
+
+def test_guide_events_name_a_step_of_their_guide(dataset):
+    steps = {guide["id"]: {s["id"] for s in guide["steps"]} for guide in dataset.entities("guides")}
+    for row in rows_of(dataset, "guideEvents"):
+        assert row["guideStepId"] in steps[row["guideId"]]
+
+
+# ---------------------------------------------------------------------- segments and reports
+
+SEGMENT_FIELDS = {"id", "name", "shared", "createdAt", "createdByUser", "lastUpdatedAt",
+                  "lastUpdatedByUser", "pipeline", "dirty"}  # fmt: skip
+REPORT_FIELDS = {"id", "name", "kind", "level", "shared", "scope", "definition", "createdAt",
+                 "createdByUser", "lastUpdatedAt", "lastUpdatedByUser", "lastRunAt"}  # fmt: skip
+
+
+def nested_keys(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from nested_keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from nested_keys(item)
+
+
+@pytest.mark.parametrize("scale", [1, 0.05, 3])
+def test_segments_and_reports_have_the_contract_shape_and_traps(dataset, scale):
+    ds = dataset if scale == 1 else Dataset(seed=1, scale=scale, start_ms=START)
+    for items, fields, query in (
+        (ds.segments(), SEGMENT_FIELDS, "pipeline"),
+        (ds.reports(), REPORT_FIELDS, "definition"),
+    ):
+        assert all(set(item) == fields for item in items)
+        assert len({item["id"] for item in items}) == len(items)
+        for item in items:
+            assert item["createdAt"] <= item["lastUpdatedAt"] < ds.now_ms
+            assert {"id", "username", "userType"} <= set(item["createdByUser"])
+            assert isinstance(item["shared"], bool)
+            assert any(c.isupper() for key in nested_keys(item[query]) for c in key)
+        names = [item["name"] for item in items]
+        assert any('"' in n for n in names) and any("\\" in n for n in names)
+        assert any(not n.isascii() for n in names)
+        # A bulk edit: at least three items share one lastUpdatedAt.
+        assert Counter(item["lastUpdatedAt"] for item in items).most_common(1)[0][1] >= 3
+    assert all(
+        isinstance(s["pipeline"], list) and "source" in s["pipeline"][0] for s in ds.segments()
+    )
+    reports = ds.reports()
+    assert {r["kind"] for r in reports} == {"visitor", "account", "path", "funnel", "retention"}
+    assert {r["level"] for r in reports} == {"visitor", "account"}
+    assert "subscription" in {r["scope"] for r in reports}
+    assert all(isinstance(r["definition"], dict) for r in reports)
+    assert any(r["lastRunAt"] is None for r in reports)
+    assert all(r["lastRunAt"] is None or r["lastRunAt"] >= r["lastUpdatedAt"] for r in reports)
+    assert "Funnel – report 4" in {r["name"] for r in reports}
+    assert 'Zoë\'s "power" users' in {s["name"] for s in ds.segments()}
+
+
+@pytest.mark.parametrize("hours", [0.7, 1, 6, 30])
+def test_advancing_edits_segments_and_reports(hours):
+    ds = Dataset(seed=1, scale=0.2, start_ms=START)
+    before = {"segments": ds.segments(), "reports": ds.reports()}
+    ties = {
+        name: Counter(i["lastUpdatedAt"] for i in items).most_common(1)[0]
+        for name, items in before.items()
+    }
+    then = ds.now_ms
+    ds.advance(hours)
+    for name, items in (("segments", ds.segments()), ("reports", ds.reports())):
+        old = {item["id"]: item for item in before[name]}
+        assert [item["id"] for item in items] == list(old)
+        changed = [item for item in items if item != old[item["id"]]]
+        assert changed, name
+        query = "pipeline" if name == "segments" else "definition"
+        for item in changed:
+            assert then < item["lastUpdatedAt"] <= ds.now_ms
+            assert item[query] != old[item["id"]][query]
+            if name == "reports":
+                assert item["lastRunAt"] == item["lastUpdatedAt"]
+        tie_value, tie_count = ties[name]
+        assert sum(item["lastUpdatedAt"] == tie_value for item in items) == tie_count
+    assert ds.segments() is ds.segments()  # rows are built once per clock
+
+
+def test_segments_and_reports_change_only_when_the_clock_moves():
+    ds = Dataset(seed=1, scale=0.2, start_ms=START)
+    first = (ds.segments(), ds.reports())
+    ds.advance(0)
+    assert (ds.segments(), ds.reports()) == first

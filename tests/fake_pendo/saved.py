@@ -4,9 +4,10 @@ Each is one JSON array of every item of the subscription (no paging, no
 filter, no app). The items are built once from the seed; after that, edits
 come from a fixed schedule: one segment and one report in every 20-minute slot
 of the clock after the start, at a time drawn from that slot's own random
-stream. An edit moves the item's `lastUpdatedAt` to its time and changes its
-query (a segment's `pipeline`, a report's `definition` and `lastRunAt`, since
-saving runs it), so the items at a given clock are the same however the clock
+stream. An edit moves the item's `lastUpdatedAt` to its time and its
+`lastUpdatedByUser`, and changes its query (the time window of a segment's
+`pipeline` or of a report's `definition` grows by a day), and a report's
+`lastRunAt` (saving runs it), so the items at a given clock are the same however the clock
 got there, an item never changes without its `lastUpdatedAt` moving, and every
 `advance()` of 40 minutes or more edits at least one segment and one report.
 
@@ -28,7 +29,7 @@ EDIT_SLOT_MS = 20 * MINUTE_MS
 DEFAULT_SAVED_COUNTS = {"segments": 25, "reports": 30}
 MINIMUM_SAVED_COUNTS = {"segments": 8, "reports": 10}
 REPORT_KINDS = ("visitor", "account", "path", "funnel", "retention")
-WINDOW_DAYS = (7, 14, 30, 60, 90)  # an edit moves an item on to the next window
+WINDOW_DAYS = (7, 14, 30, 60, 90)  # an item's time window; each edit widens it by a day
 
 SEGMENT_TRAP_NAMES = ('Zoë\'s "power" users', "Admins \\ owners", "Café – Europe", "東京 visitors")
 REPORT_TRAP_NAMES = (
@@ -167,7 +168,8 @@ class SavedItems:
             return [
                 {"source": {"visitors": None}},
                 {"identified": "visitorId"},
-                {"filter": f'metadata.custom.role == "admin" && {recent}'},
+                {"eval": {"isAdmin": 'metadata.custom.role == "admin"'}},
+                {"filter": f"isAdmin && {recent}"},
             ]
         if variant == 1:
             return [
@@ -275,7 +277,7 @@ class SavedItems:
     def _row(self, name: str, i: int) -> dict:
         base = self._base[name][i]
         moment, count = self._edits[name].get(i, (None, 0))
-        days = WINDOW_DAYS[(i + count) % len(WINDOW_DAYS)]
+        days = WINDOW_DAYS[i % len(WINDOW_DAYS)] + count  # never the same after an edit
         row = dict(base)
         if name == "segments":
             row["pipeline"] = self._segment_pipeline(i, days)
