@@ -20,8 +20,10 @@ ECO_VENVS := .venvs
 ECO_NAMES := target-jsonl target-postgres singer-tools meltano
 
 # What goes into each virtualenv. The versions are the newest that install on Python 3.11.
+# target-postgres is MeltanoLabs' (the Meltano Hub default, built on the Meltano SDK):
+# unlike pipelinewise-target-postgres it keeps "" in key columns instead of loading NULL.
 ECO_PKG_target-jsonl := target-jsonl==0.1.4
-ECO_PKG_target-postgres := pipelinewise-target-postgres==2.1.2
+ECO_PKG_target-postgres := meltanolabs-target-postgres==0.8.1
 ECO_PKG_singer-tools := singer-tools==0.4.1 singer-python==6.8.0
 ECO_PKG_meltano := meltano==4.4.1
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,7 +13,16 @@ import pytest
 
 from tap_pendo.timefmt import parse_datetime_ms
 from tests.fake_pendo.truth import primary_key
-from tests.integration.harness import ALL_STREAMS, base_config, discover, run_tap, select
+from tests.integration.harness import (
+    ALL_STREAMS,
+    TAP,
+    TapRun,
+    base_config,
+    clock_env,
+    discover,
+    run_tap,
+    select,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 VENVS = REPO / ".venvs"
@@ -67,6 +78,64 @@ def pipe(
         f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     )
     return done
+
+
+def tap_to_target(
+    fake,
+    directory: Path,
+    config: dict,
+    catalog: dict,
+    target: list,
+    target_config: dict,
+    state: dict | None = None,
+    timeout: int = 600,
+) -> tuple[TapRun, str]:
+    """`tap-pendo ... | tee tap_output.jsonl | TARGET --config ...`: three processes, one pipe,
+    as a user runs them. Returns the tap's run (its messages read from the tee'd copy) and
+    the target's stdout. Only the tap runs on the fake's clock (libfaketime)."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def written(name: str, value) -> str:
+        (directory / name).write_text(json.dumps(value))
+        return str(directory / name)
+
+    tap_args = [TAP, "--config", written("config.json", config)]
+    tap_args += ["--catalog", written("catalog.json", catalog)]
+    if state is not None:
+        tap_args += ["--state", written("state.json", state)]
+    target_args = [*target, "--config", written("target_config.json", target_config)]
+    output = directory / "tap_output.jsonl"
+    logs = {name: directory / name for name in ("tap.err", "target.out", "target.err")}
+    with ExitStack() as files:
+        tap_err, target_out, target_err = (
+            files.enter_context(open(path, "w")) for path in logs.values()
+        )
+        tap = subprocess.Popen(
+            tap_args,
+            stdout=subprocess.PIPE,
+            stderr=tap_err,
+            env={**os.environ, **clock_env(fake)},
+        )
+        tee = subprocess.Popen(["tee", str(output)], stdin=tap.stdout, stdout=subprocess.PIPE)
+        tap.stdout.close()  # tee holds the pipe now: the tap sees it closed if tee dies
+        loader = subprocess.Popen(
+            target_args, stdin=tee.stdout, stdout=target_out, stderr=target_err, cwd=directory
+        )
+        tee.stdout.close()
+        processes = (tap, tee, loader)
+        try:
+            codes = [p.wait(timeout=timeout) for p in processes]
+        finally:
+            for p in processes:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+    if codes != [0, 0, 0]:
+        tails = "".join(f"\n--- {name}:\n{path.read_text()[-4000:]}" for name, path in logs.items())
+        pytest.fail(f"tap | tee | target exited with {codes}{tails}")
+    run = TapRun(codes[0], output.read_text(), logs["tap.err"].read_text())
+    run.messages = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    return run, logs["target.out"].read_text()
 
 
 def truth(fake, stream: str, config: dict) -> list:

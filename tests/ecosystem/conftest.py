@@ -32,25 +32,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The superuser's password on the throwaway server. MeltanoLabs' target-postgres
+# refuses to start without one, and the server checks it (scram-sha-256 over TCP).
+PASSWORD = "tap-pendo-test"
+
+
 @dataclass
 class Postgres:
-    """A running server on 127.0.0.1 with a database `dbname`; anyone may log in as `user`."""
+    """A running server on 127.0.0.1 with a database `dbname`; `user` logs in with `password`."""
 
     bin: Path
     host: str
     port: int
     user: str
+    password: str
     dbname: str
 
     def target_config(self, schema: str, **extra) -> dict:
-        """A pipelinewise-target-postgres config loading into `schema`."""
+        """A MeltanoLabs target-postgres config loading into `schema`."""
         return {
             "host": self.host,
             "port": self.port,
             "user": self.user,
-            # The server trusts loopback connections, but the target requires a password.
-            "password": "unused",
-            "dbname": self.dbname,
+            "password": self.password,
+            "database": self.dbname,
             "default_target_schema": schema,
             **extra,
         }
@@ -79,6 +84,7 @@ class Postgres:
             capture_output=True,
             text=True,
             timeout=120,
+            env={**os.environ, "PGPASSWORD": self.password},
         )
         assert done.returncode == 0, f"psql failed on {sql!r}:\n{done.stderr}"
         return done.stdout
@@ -94,7 +100,8 @@ class Postgres:
 
 @pytest.fixture(scope="session")
 def postgres():
-    """Debian's initdb and pg_ctl in a temporary data directory, on a free loopback port.
+    """Debian's initdb and pg_ctl in a temporary data directory, on a free loopback port;
+    over TCP, `postgres` logs in with PASSWORD.
 
     As root, the server runs as the `postgres` user (it refuses to run as root).
     """
@@ -114,13 +121,19 @@ def postgres():
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
+    password_file = root / "password"
+    password_file.write_text(PASSWORD + "\n")
+    if as_root:
+        shutil.chown(password_file, "postgres")
     done = server_cmd(
         "initdb",
         "-D",
         str(data),
         "-U",
         "postgres",
-        "--auth=trust",
+        f"--pwfile={password_file}",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
         "-E",
         "UTF8",
         "--locale=C",
@@ -133,6 +146,9 @@ def postgres():
         options = (
             f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+            # target-postgres writes date-times into `timestamp without time zone` columns
+            # in the session's time zone: UTC, whatever the machine's zone.
+            " -c timezone=UTC"
         )
         done = server_cmd(
             "pg_ctl", "-D", str(data), "-l", str(logfile), "-o", options, "-w", "-t", "60", "start"
@@ -143,9 +159,16 @@ def postgres():
     else:
         log = logfile.read_text() if logfile.exists() else ""
         pytest.fail(f"PostgreSQL did not start:\n{done.stdout}\n{done.stderr}\n{log[-3000:]}")
-    server = Postgres(bin=bindir, host="127.0.0.1", port=port, user="postgres", dbname="tap_pendo")
+    server = Postgres(
+        bin=bindir,
+        host="127.0.0.1",
+        port=port,
+        user="postgres",
+        password=PASSWORD,
+        dbname="tap_pendo",
+    )
     try:
-        Postgres(bindir, server.host, port, "postgres", "postgres").psql(
+        Postgres(bindir, server.host, port, "postgres", PASSWORD, "postgres").psql(
             "CREATE DATABASE tap_pendo"
         )
         yield server
