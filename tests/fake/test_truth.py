@@ -28,11 +28,6 @@ STEP_FIELDS = {
 
 
 @pytest.fixture(scope="module")
-def dataset():
-    return Dataset(seed=1, start_ms=START)
-
-
-@pytest.fixture(scope="module")
 def records(dataset):
     """truth() of the module's dataset, each answer computed once: the dataset never changes."""
     answers = {}
@@ -244,26 +239,31 @@ def test_aggregated_records_reach_the_current_partial_period_and_no_further(data
         )
 
 
-def test_slices_together_hold_every_row_of_one_run(dataset, records):
+@pytest.mark.parametrize(
+    "stream, period",
+    [
+        ("events", "dayRange"),
+        ("feature_events", "hourRange"),
+        ("guide_events", "dayRange"),
+        ("poll_events", "hourRange"),
+    ],
+)
+def test_slices_together_hold_every_row_of_one_run(dataset, records, stream, period):
     a = START - 6 * DAY_MS - 12_345
     b = START - 3 * DAY_MS + 5 * HOUR_MS + 17
-    for stream in EVENT_STREAMS:
-        for period in ("dayRange", "hourRange"):
-            key = primary_key(stream, period)
-            whole = {
-                tuple(r[k] for k in key): r for r in records(stream, period=period, start_ms=a)
-            }
-            first = records(stream, period=period, start_ms=a, end_ms=b)
-            second = records(stream, period=period, start_ms=b)
-            parts = [tuple(r[k] for k in key) for r in first + second]
-            assert set(parts) == set(whole)
-            if stream in ("guide_events", "poll_events"):
-                assert len(parts) == len(whole)  # events are cut by their time, not by period
-            else:
-                field = period_field(period)
-                # b lies inside a period: that period is in both slices, with the same keys.
-                straddling = {r[field] for r in first} & {r[field] for r in second}
-                assert straddling == {rfc3339(period_start(b, period, dataset.tz))}
+    key = primary_key(stream, period)
+    whole = {tuple(r[k] for k in key) for r in records(stream, period=period, start_ms=a)}
+    first = records(stream, period=period, start_ms=a, end_ms=b)
+    second = records(stream, period=period, start_ms=b)
+    parts = [tuple(r[k] for k in key) for r in first + second]
+    assert set(parts) == whole
+    if stream in ("guide_events", "poll_events"):
+        assert len(parts) == len(whole)  # events are cut by their time, not by period
+    else:
+        # b lies inside a period: that period is in both slices, with the same keys.
+        field = period_field(period)
+        straddling = {r[field] for r in first} & {r[field] for r in second}
+        assert straddling == {rfc3339(period_start(b, period, dataset.tz))}
 
 
 @pytest.mark.parametrize("stream", ["guide_events", "poll_events"])
@@ -433,11 +433,11 @@ def test_history_truth_leaves_out_items_older_than_180_days(dataset, records):
     assert all(ms(r["ts"]) >= limit for r in records("visitor_history", start_ms=0))
 
 
-def test_history_truth_keeps_the_last_180_days_whatever_the_start():
+def test_history_truth_keeps_the_last_180_days_whatever_the_start(long_dataset):
     """Not the 24-hour slices of one tap: every item of the last 180 days is there, the
     ones in the first hours after the limit too (a window from start_ms that straddles the
     limit answers [], so a tap must start its windows at the limit)."""
-    ds = Dataset(seed=1, scale=0.2, days=200, start_ms=START)
+    ds = long_dataset
     limit = ds.now_ms - 180 * DAY_MS
     found = truth(ds, "visitor_history", start_ms=0)
     times = sorted(ms(r["ts"]) for r in found)
