@@ -339,10 +339,10 @@ def test_the_clock_is_frozen_until_advanced():
         ds.advance(-1)
 
 
-def test_the_start_defaults_to_now_rounded_to_the_second():
-    before = int(time.time()) * 1000
+def test_the_start_defaults_to_now_rounded_to_the_second(monkeypatch):
+    monkeypatch.setattr(time, "time", lambda: 1_764_000_123.987)
     ds = Dataset(seed=1, scale=0.05)
-    assert before <= ds.now_ms <= int(time.time()) * 1000 and ds.now_ms % 1000 == 0
+    assert ds.start_ms == ds.now_ms == 1_764_000_123_000
 
 
 def test_advancing_brings_new_activity_and_updates():

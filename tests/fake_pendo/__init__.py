@@ -20,9 +20,13 @@ class FakePendo:
     """A generated dataset served on 127.0.0.1; a context manager that starts and stops it.
 
     `seed`, `scale`, `days`, `tz`, `start_ms` and `counts` shape the dataset;
-    `latency` (seconds per request) and `faults` (FaultSettings names, e.g.
-    `{"p429": 0.1}`) shape the answers. Faults draw from their own random
-    stream, seeded with `fault_seed` (default: `seed`).
+    `start_ms` pins its clock (default: now, to the second), e.g. to put a
+    DST change inside the data's days. `counts` overrides the number of
+    accounts, visitors, features, pages, guides, trackTypes, segments or
+    reports. `latency` (seconds per request) and `faults` (FaultSettings
+    names, e.g. `{"p429": 0.1, "phtml": 0.05}`) shape the answers. Faults
+    draw from their own random stream, seeded with `fault_seed` (default:
+    `seed`).
     """
 
     def __init__(
@@ -83,7 +87,9 @@ class FakePendo:
 
     @property
     def log(self) -> dict:
-        """A snapshot of the request log (see `RequestLog.snapshot`)."""
+        """A snapshot of the request log (see `RequestLog.snapshot`): counts per endpoint,
+        source, status class and fault, bytes sent, and `time_series` (requests,
+        longest_span_ms, over_25_hours) over the aggregations with a timeSeries."""
         return self.server.log.snapshot()
 
     def reset_log(self) -> None:

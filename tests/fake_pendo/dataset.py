@@ -34,9 +34,13 @@ inside its hour, so no two units of a visitor share a timestamp.
   past the last sync, which is what an incremental sync relies on. Rows without
   `lastupdated` keep none.
 
+- Saved segments and reports (`saved.py`) are built from the seed and edited
+  on a fixed 20-minute schedule as the clock moves, always with their
+  `lastUpdatedAt`.
+
 The server reads through `entities`, `account_apps`, `event_rows`,
-`metadata_schema`, `history` and `entity_list`; the ground truth also through
-`history_items` and `first_activity_ms`. Reads may come from several threads;
+`metadata_schema`, `history`, `entity_list`, `segments` and `reports`; the
+ground truth also through `history_items` and `first_activity_ms`. Reads may come from several threads;
 a lock guards the clock and the caches.
 
 Units are stored compactly: per UTC hour, two `array('q')` of packed integers,
@@ -47,12 +51,13 @@ late data can still change.
 Sizes
 -----
 At scale 1 over 30 days: 300 visitors (35 anonymous, 12 do-not-process), 60
-accounts, 60 features, 45 pages, 40 guides, 40 track types, 3 apps, about
-80,000 units. Rows per source (dayRange / hourRange): events 7,800 / 17,000,
+accounts, 60 features, 45 pages, 40 guides (80 steps, 36 polls in 12 guides),
+40 track types, 25 segments, 30 reports, 3 apps, about 80,000 units. Rows per source (dayRange / hourRange): events 7,800 / 17,000,
 featureEvents 16,800 / 21,600, pageEvents 15,000 / 19,700, trackEvents 7,000 /
 8,300, guideEvents 16,100, pollEvents 6,100; 65,000 history items. Counts grow
 linearly with `scale` (the fixed trap lists aside); rows per feature, page or
 track type a little faster, as the same visits spread over more targets.
+Segments and reports grow with the square root of `scale` (at least 8 and 10).
 featureEvents (dayRange) over the 30 days passes 1,000,000 rows at scale 55
 (1.05 million; 1.14 million at scale 60). Generating scale 55 takes about 14
 seconds and about 200 MB; serving those rows takes about 5 seconds the first
@@ -81,6 +86,14 @@ Traps (all present at scale 1 with default settings)
 - Partial rows in the current period.
 - Guide events that share a `browserTime` (they differ by `type`) and poll
   events that share one (they differ by `pollId`).
+- Step ids and poll ids unique only within their guide: guide 1 and guides
+  8k + 4 (k > 0) reuse a step id and a poll id of another guide. A poll event
+  names a poll of its guide and answers it by its type (a number for
+  `NPSRating` and `NumberScale`, text for `FreeForm`); some steps have
+  `thumbnailUrls: null`.
+- Segments and reports: a bulk edit (3 or more share one `lastUpdatedAt`),
+  names with `"`, `\\` and non-ASCII letters, queries (`pipeline`,
+  `definition`) with camelCase keys, reports that never ran.
 - History older than 180 days: some visitors were active `days + 170` to
   `days + 220` days before the start; nothing lies in between.
 - Visitors without an account: their event rows carry `accountId: ""`.
