@@ -1,9 +1,11 @@
-"""Bookkeeping of each stream while the executor runs: which of its units are done, and
-the bookmark that the finished ones allow.
+"""Bookkeeping of each stream while the executor runs: what the rows written so far allow
+its bookmark to say.
 
-Units of one stream finish in any order; a stream's bookmark only moves over the
-contiguous prefix of finished units, so a STATE never claims a unit still running.
-Only the executor's own thread uses these.
+Each stream's rows are written in the stream's order (lanes.py), so a book follows
+one unit at a time: every unit before it is finished, and the current one is
+written up to a known position. A STATE therefore claims exactly the rows written
+before it, never a unit still running beyond them. Only the executor's thread
+uses these.
 """
 
 from collections import deque
@@ -16,45 +18,8 @@ from .timefmt import ms_to_rfc3339
 from .windows import WindowScope
 
 
-class OrderedGroups:
-    """Groups of units in a stream's order, and how far the front of them is complete."""
-
-    def __init__(self):
-        self._groups: deque = deque()  # [name, units not done yet]
-        self._group_of: dict = {}
-
-    def add(self, name, units) -> list:
-        """A new group at the back; the names of the groups completed at the front."""
-        group = [name, set(units)]
-        self._groups.append(group)
-        for unit in units:
-            self._group_of[unit] = group
-        return self._complete_front()
-
-    def done(self, unit) -> list:
-        """`unit` is done; the names of the groups that this completes at the front."""
-        group = self._group_of.pop(unit, None)
-        if group is not None:
-            group[1].discard(unit)
-        return self._complete_front()
-
-    @property
-    def front(self):
-        """The name of the first group not complete yet, or None."""
-        return self._groups[0][0] if self._groups else None
-
-    def __len__(self) -> int:
-        return len(self._groups)
-
-    def _complete_front(self) -> list:
-        names = []
-        while self._groups and not self._groups[0][1]:
-            names.append(self._groups.popleft()[0])
-        return names
-
-
 class EntityBook:
-    """An entity stream: one listing; its position after every page."""
+    """An entity stream: one listing; its position after every batch written."""
 
     def __init__(self, scope: EntityScope):
         self.scope = scope
@@ -64,8 +29,9 @@ class EntityBook:
     def on_spawn(self, spawn) -> None:
         raise AssertionError("an entity stream spawns no units")
 
-    def on_page(self, unit, page_end) -> None:
-        self.entry = self.scope.progress(page_end.position)
+    def on_written(self, unit, position) -> None:
+        if position is not None:
+            self.entry = self.scope.progress(position)
 
     def on_done(self, unit, end) -> None:
         self.entry = self.scope.finished(end.position)
@@ -73,42 +39,36 @@ class EntityBook:
 
 
 class WindowBook:
-    """An event stream: windows in order; the newest value of the finished prefix."""
+    """An event stream: windows in order; the newest value of the finished ones."""
 
     def __init__(self, scope: WindowScope, windows: tuple):
         self.scope = scope
-        self.finished = False
-        self._windows = OrderedGroups()
+        self._windows: deque = deque(windows)
         self._newest = scope.bookmark_ms
-        self._window_newest: dict = {}
-        self._inside: dict = {}  # window -> position of its last finished page
+        self._written: Optional[list] = None  # position of the last row of the front window
         self.done = 0
-        self.known = 0
-        self._add(windows)
+        self.known = len(windows)
+        self.finished = not self._windows
         self.entry: Optional[dict] = self._entry()
 
-    def _add(self, windows) -> None:
-        for window in windows:
-            self._windows.add(window, (window,))
-        self.known += len(windows)
-        self.finished = not self._windows
-
     def on_spawn(self, spawn) -> None:
-        self._add(spawn.units)
+        self._windows.extend(spawn.units)
+        self.known += len(spawn.units)
         self.entry = self._entry()
 
-    def on_page(self, window, page_end) -> None:
-        self._inside[window] = page_end.position
-        self.entry = self._entry()
+    def on_written(self, window, position) -> None:
+        if position is not None:
+            self._written = position
+            self.entry = self._entry()
 
     def on_done(self, window, end) -> None:
-        self._window_newest[window] = self.scope.newest(end)
+        assert window is self._windows[0], "windows end in order"
+        self._windows.popleft()
+        self._written = None
+        newest = self.scope.newest(end)
+        if newest is not None and (self._newest is None or newest > self._newest):
+            self._newest = newest
         self.done += 1
-        for finished in self._windows.done(window):
-            newest = self._window_newest.pop(finished)
-            self._inside.pop(finished, None)
-            if newest is not None and (self._newest is None or newest > self._newest):
-                self._newest = newest
         self.finished = not self._windows
         self.entry = self._entry()
 
@@ -118,47 +78,52 @@ class WindowBook:
             newest = min(newest, self.scope.sync_start_ms)
         key = self.scope.stream.bookmark_key(self.scope.period)
         entry = {key: ms_to_rfc3339(newest)} if newest is not None else {}
-        front = self._windows.front
-        if front is None:
+        if not self._windows:
             return entry
-        # Where a resumed run goes on: the first window not finished, after its last page.
+        # Where a resumed run goes on: the first window not finished, after its last row.
+        front = self._windows[0]
         entry["window_start"] = ms_to_rfc3339(front.first_ms)
-        inside = self._inside.get(front, front.position)
-        return {**entry, "after": inside} if inside is not None else entry
+        written = self._written if self._written is not None else front.position
+        return {**entry, "after": written} if written is not None else entry
 
 
 class HistoryBook:
-    """visitor_history: visitors in listing order, each done once all its days are."""
+    """visitor_history: visitors in listing order, each done once all its days are written."""
 
     def __init__(self, scope: HistoryScope):
         self.scope = scope
-        self.finished = False
-        self._visitors = OrderedGroups()
+        self._visitors: deque = deque()  # [listing position, days not written yet]
         self._listed = False
-        self._last_done = scope.position
-        self.entry: Optional[dict] = scope.progress(scope.position)
+        self._after = scope.position  # the last visitor whose days are all written
+        self._partial = scope.partial  # the visitor under way, and its last day written
+        self.finished = False
+        self.entry: Optional[dict] = scope.progress(scope.position, scope.partial)
 
     def on_spawn(self, spawn) -> None:
-        self._passed(self._visitors.add(spawn.group, spawn.units))
+        self._visitors.append([spawn.group, len(spawn.units)])
+        self._moved()
 
-    def on_page(self, unit, page_end) -> None:
-        """A page of the visitors listing: it says nothing of the history itself."""
+    def on_written(self, day, position) -> None:
+        """A day's rows are written whole; its end follows."""
 
     def on_done(self, unit, end) -> None:
         if isinstance(unit, ListingUnit):
             self._listed = True
-            self._passed([])
         else:
-            self._passed(self._visitors.done(unit))
+            visitor = self._visitors[0]
+            visitor[1] -= 1
+            self._partial = [visitor[0], unit.day_ms]
+        self._moved()
 
-    def _passed(self, visitors: list) -> None:
-        if visitors:
-            self._last_done = visitors[-1]
+    def _moved(self) -> None:
+        while self._visitors and self._visitors[0][1] == 0:
+            self._after = self._visitors.popleft()[0]
+            self._partial = None
         self.finished = self._listed and not self._visitors
         if self.finished:
             self.entry = self.scope.finished()
         else:
-            self.entry = self.scope.progress(self._last_done)
+            self.entry = self.scope.progress(self._after, self._partial)
 
 
 class DocumentBook:
@@ -172,8 +137,8 @@ class DocumentBook:
     def on_spawn(self, spawn) -> None:
         raise AssertionError("a document stream spawns no units")
 
-    def on_page(self, unit, page_end) -> None:
-        raise AssertionError("a document is one answer")
+    def on_written(self, unit, position) -> None:
+        """The document's rows are written whole; its end follows."""
 
     def on_done(self, unit, newest) -> None:
         self.entry = self.scope.finished(newest)

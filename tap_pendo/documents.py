@@ -60,6 +60,9 @@ class DocumentUnit:
     def streams(self) -> tuple:
         return (self.stream,)
 
+    informs = streams
+    position_of = None  # its rows are written all at once: its end is its only resume point
+
 
 def fetch_document(client: PendoClient, stream: StreamDef):
     """The JSON answer of a document stream: an object (a schema) or a list (of items)."""

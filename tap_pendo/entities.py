@@ -55,7 +55,7 @@ class EntityScope:
         if passed(position, self.position) and self.wants(row):
             rows_of = self.stream.rows_of
             for own in rows_of(row) if rows_of else (row,):
-                yield StreamRow(self.stream.name, own)
+                yield StreamRow(self.stream.name, own, position)
 
     def progress(self, position: Optional[list]) -> dict:
         """The bookmark while the walk is under way: unchanged, plus where it is (never
@@ -96,7 +96,17 @@ class ListingUnit:
 
     @property
     def streams(self) -> tuple:
+        """The streams whose rows this unit reads."""
+        return tuple(c.stream.name for c in self.consumers if isinstance(c, EntityScope))
+
+    @property
+    def informs(self) -> tuple:
+        """The streams whose books follow this unit: its consumers."""
         return tuple(c.stream.name for c in self.consumers)
+
+    def position_of(self, row: dict) -> list:
+        """Where a row of this walk lies, in the listing's order."""
+        return position_of(row, self.listing.order)
 
     @property
     def start(self) -> Optional[list]:

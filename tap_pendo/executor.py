@@ -3,12 +3,15 @@ at once, and writes what they read.
 
 - Workers (one thread per request in flight) take units in plan order, read them,
   turn their rows into RECORD lines (the compiled transform, one `time_extracted`
-  per page) and hand the lines over in batches through one bounded queue. Rows of
-  different units interleave on stdout; no unit's rows are held beyond one batch,
-  and a worker waits while the queue is full.
-- This thread writes the lines in the order they arrive, keeps each stream's books
-  (books.py) and writes a STATE once the books moved: a STATE follows the records it
-  covers and claims only the finished prefix of each stream's units.
+  per page) and hand the lines over in batches, each with the position of its last
+  row.
+- This thread writes each stream's batches in the stream's order (lanes.py): rows of
+  different streams interleave on stdout, rows of one stream come unit after unit.
+  A unit read ahead of its turn holds at most SLOTS_PER_UNIT batches, then its
+  worker waits: no unit's rows pile up in memory.
+- It keeps each stream's books (books.py) and writes a STATE once they moved: a STATE
+  claims exactly the rows written before it, so a run killed at any moment and
+  resumed from its last STATE repeats none of them and misses nothing.
 - A unit that spawns many units (a listed visitor's history days) waits while too
   many are queued, running queued ones itself meanwhile, so memory stays flat even
   with one worker.
@@ -19,7 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import orjson
 
@@ -27,6 +30,7 @@ from .documents import DocumentUnit, read_document
 from .entities import ListingUnit, read_listing
 from .history import HistoryDay, read_history_day
 from .items import ReadContext, Spawn, StreamRow
+from .lanes import Lane
 from .output import SingerWriter, record_prefix
 from .pager import PageEnd
 from .progress import Progress
@@ -41,23 +45,21 @@ READERS = {
     HistoryDay: read_history_day,
 }
 BATCH_ROWS = 500  # rows per hand-over: a few hundred KB at most
-QUEUED_BATCHES_PER_WORKER = 4
+SLOTS_PER_UNIT = 8  # batches a unit may have waiting for its turn
 THROTTLE_UNITS_PER_WORKER = 16  # spawned units queued per worker before spawning waits
 
 
 @dataclass(frozen=True)
 class Records:
-    """RECORD lines of one stream, ready to write."""
+    """RECORD lines of one stream from one unit, ready to write; `position`: where the
+    last of their rows lies in the unit's order (None: the unit's rows come whole)."""
 
     stream: str
+    unit: Any
     lines: bytes
     count: int
-
-
-@dataclass(frozen=True)
-class PageDone:
-    unit: Any
-    page: PageEnd
+    position: Optional[list]
+    slots: threading.Semaphore
 
 
 @dataclass(frozen=True)
@@ -135,21 +137,22 @@ class Executor:
 
     def __init__(self, ctx: ReadContext, plan, books: dict, transforms: dict, writer, progress):
         self._ctx = ctx
-        self._plan = plan
         self._books = books  # stream -> book, in run order
+        self._lanes = {stream: Lane(plan.units_of(stream)) for stream in books}
         self._transforms = transforms  # stream -> RecordPlan
         self._writer: SingerWriter = writer
         self._progress: Progress = progress
         workers = ctx.config.max_concurrent_requests
         self._work = WorkQueue(plan.units)
-        self._out: queue.Queue = queue.Queue(maxsize=QUEUED_BATCHES_PER_WORKER * workers)
+        # Unbounded: every batch in it holds one of its unit's slots.
+        self._out: queue.Queue = queue.Queue()
         self._throttle = THROTTLE_UNITS_PER_WORKER * workers
         self._workers = [
             threading.Thread(target=self._worker, name=f"worker-{i}", daemon=True)
             for i in range(workers)
         ]
 
-    # -- this thread: write, keep the books, checkpoint -----------------------
+    # -- this thread: write in each stream's order, keep the books, checkpoint --
 
     def run(self, state: dict) -> dict:
         """Run every unit; `state` is updated and written as the books move."""
@@ -173,25 +176,37 @@ class Executor:
         return state
 
     def _handle(self, item) -> bool:
-        """Act on one item from the workers; True if some stream's bookmark may have moved."""
+        """Act on one item from the workers; True if some stream's books may have moved."""
         kind = type(item)
         if kind is Records:
-            self._writer.write(item.lines)
-            self._progress.rows_written(item.stream, item.count)
-            return False
-        if kind is PageDone:
-            for stream in item.unit.streams:
-                self._books[stream].on_page(item.unit, item.page)
-        elif kind is Spawn:
+            for ready in self._lanes[item.stream].accept(item.unit, item, ends=False):
+                self._act(item.stream, ready)
+            return True
+        if kind is Spawn:
+            self._lanes[item.stream].add(item.units)
             self._books[item.stream].on_spawn(item)
-        elif kind is UnitDone:
-            for stream in item.unit.streams:
-                book = self._books[stream]
-                book.on_done(item.unit, item.result)
-                self._progress.unit_done(stream, item.unit, book)
-        else:
+            return True
+        if kind is UnitFailed:
             raise item.error
+        for stream in item.unit.informs:
+            if stream in item.unit.streams:
+                for ready in self._lanes[stream].accept(item.unit, item, ends=True):
+                    self._act(stream, ready)
+            else:  # a stream that follows the unit without taking rows from it
+                self._act(stream, item)
         return True
+
+    def _act(self, stream: str, item) -> None:
+        """Write a batch, or close a unit, of `stream`, now that it is its turn."""
+        book = self._books[stream]
+        if type(item) is Records:
+            self._writer.write(item.lines)
+            item.slots.release()
+            self._progress.rows_written(stream, item.count)
+            book.on_written(item.unit, item.position)
+        else:
+            book.on_done(item.unit, item.result)
+            self._progress.unit_done(stream, item.unit, book)
 
     def _checkpoint(self, state: dict, bookmarks: dict) -> None:
         for stream, book in self._books.items():
@@ -231,31 +246,30 @@ class Executor:
         stream = unit.stream
         transform = self._transforms[stream]
         convert, dumps = transform.convert, orjson.dumps
+        # A unit without positions (a history day, a document) hands its rows over whole.
+        batch_rows = BATCH_ROWS if unit.position_of is not None else float("inf")
+        hand = _Hand(self._out, unit)
         prefix = record_prefix(stream, ms_to_rfc3339(now_ms()))
         lines: list = []
         append = lines.append
-        others = _OtherRows(self._transforms, self._out)
         outcome: list = []
         item = None
         try:
             for item in _returning(READERS[type(unit)](self._ctx, unit), outcome):
                 if type(item) is dict:
                     append(prefix + dumps(convert(item)) + b"}\n")
-                    if len(lines) >= BATCH_ROWS:
-                        self._out.put(Records(stream, b"".join(lines), len(lines)))
+                    if len(lines) >= batch_rows:
+                        hand.over(stream, lines, item)
                         lines.clear()
                     continue
                 if lines:
-                    self._out.put(Records(stream, b"".join(lines), len(lines)))
+                    hand.over(stream, lines, None)  # the position comes with the PageEnd
                     lines.clear()
                 if type(item) is StreamRow:
-                    others.add(item)
-                    continue
-                others.flush()
-                if type(item) is PageEnd:
-                    self._out.put(PageDone(unit, item))
+                    hand.other(item, self._transforms)
+                elif type(item) is PageEnd:
+                    hand.page_end(item.position)
                     prefix = record_prefix(stream, ms_to_rfc3339(now_ms()))
-                    others.new_page()
                 elif type(item) is Spawn:
                     self._spawn(item)
                 else:
@@ -263,30 +277,51 @@ class Executor:
         except Unconvertible:
             transform.explain(item)
         if lines:
-            self._out.put(Records(stream, b"".join(lines), len(lines)))
-        others.flush()
+            hand.over(stream, lines, None)
+        hand.flush()
         return outcome[0] if outcome else None
 
     def _spawn(self, spawn: Spawn) -> None:
         if spawn.throttled:
             self._work.wait_for_room(self._throttle, self._run)
-        # The books learn of the units before any of them can finish.
+        # The books and lanes learn of the units before any of them can hand rows over.
         self._out.put(spawn)
         self._work.put(spawn.units, spawn.throttled)
 
 
-class _OtherRows:
-    """Rows a shared listing reads for several streams, batched per stream."""
+class _Hand:
+    """One unit's hand-over to the executor's thread: batches of lines per stream, each
+    claiming a slot of the unit (a worker waits while its unit has no free slot)."""
 
-    def __init__(self, transforms: dict, out: queue.Queue):
-        self._transforms = transforms
+    def __init__(self, out: queue.Queue, unit):
         self._out = out
-        self._lines: dict = {}
+        self._unit = unit
+        self._slots = threading.Semaphore(SLOTS_PER_UNIT)
+        self._waiting: Optional[tuple] = None  # (stream, lines): the position is not known yet
+        self._others: dict = {}  # stream -> [lines, position of the last row]
         self._prefixes: dict = {}
         self._extracted = ms_to_rfc3339(now_ms())
 
-    def add(self, item: StreamRow) -> None:
-        transform = self._transforms[item.stream]
+    def over(self, stream: str, lines: list, last_row: Optional[dict]) -> None:
+        """Hand lines over; their position is the last row's, or the page end's to come."""
+        if last_row is None and self._unit.position_of is not None:
+            self._waiting = (stream, b"".join(lines), len(lines))
+            return
+        position = self._unit.position_of(last_row) if last_row is not None else None
+        self._put(stream, b"".join(lines), len(lines), position)
+
+    def page_end(self, position: list) -> None:
+        """The rows before this point end at `position`."""
+        if self._waiting is not None:
+            self._put(*self._waiting, position)
+            self._waiting = None
+        self.flush()
+        self._extracted = ms_to_rfc3339(now_ms())
+        self._prefixes = {}
+
+    def other(self, item: StreamRow, transforms: dict) -> None:
+        """A row of another stream of a shared listing."""
+        transform = transforms[item.stream]
         try:
             record = transform.convert(item.row)
         except Unconvertible:
@@ -294,20 +329,24 @@ class _OtherRows:
         prefix = self._prefixes.get(item.stream)
         if prefix is None:
             prefix = self._prefixes[item.stream] = record_prefix(item.stream, self._extracted)
-        lines = self._lines.setdefault(item.stream, [])
-        lines.append(prefix + orjson.dumps(record) + b"}\n")
-        if len(lines) >= BATCH_ROWS:
-            self.flush()
+        pending = self._others.setdefault(item.stream, [[], None])
+        pending[0].append(prefix + orjson.dumps(record) + b"}\n")
+        pending[1] = item.position
+        if len(pending[0]) >= BATCH_ROWS:
+            self._put(item.stream, b"".join(pending[0]), len(pending[0]), pending[1])
+            del self._others[item.stream]
 
     def flush(self) -> None:
-        for stream, lines in self._lines.items():
-            if lines:
-                self._out.put(Records(stream, b"".join(lines), len(lines)))
-        self._lines = {}
+        if self._waiting is not None:
+            self._put(*self._waiting, None)
+            self._waiting = None
+        for stream, (lines, position) in self._others.items():
+            self._put(stream, b"".join(lines), len(lines), position)
+        self._others = {}
 
-    def new_page(self) -> None:
-        self._extracted = ms_to_rfc3339(now_ms())
-        self._prefixes = {}
+    def _put(self, stream: str, lines: bytes, count: int, position) -> None:
+        self._slots.acquire()
+        self._out.put(Records(stream, self._unit, lines, count, position, self._slots))
 
 
 def _returning(generator, outcome: list):

@@ -39,6 +39,8 @@ class HistoryScope:
     bookmark_ms: Optional[int]  # where the last finished run started
     run_started_ms: int  # the bookmark once the run is over
     position: Optional[list]  # the last visitor an interrupted run finished
+    # The visitor an interrupted run was in, and the last of its days it wrote.
+    partial: Optional[list]
     app_ids: tuple
     include_anonymous: bool
 
@@ -74,7 +76,10 @@ class HistoryScope:
         """A listed visitor's history requests, as one group of units."""
         if passed(position, self.position) and self.wants(row):
             visitor_id = row.get("visitorId")
-            units = tuple(HistoryDay(self, visitor_id, day) for day in self.days(row))
+            days = self.days(row)
+            if self.partial is not None and position == self.partial[0]:
+                days = [day for day in days if day > self.partial[1]]
+            units = tuple(HistoryDay(self, visitor_id, day) for day in days)
             yield Spawn(self.stream.name, position, units, throttled=True)
 
     def rows(self, visitor_id, items: list) -> Iterator[dict]:
@@ -95,10 +100,15 @@ class HistoryScope:
             modified = max((m for m in moments if m is not None), default=None)
             yield {**item, "visitorId": visitor_id, "modifiedTs": modified}
 
-    def progress(self, position: Optional[list]) -> dict:
-        """The bookmark while the run is under way."""
+    def progress(self, position: Optional[list], partial: Optional[list] = None) -> dict:
+        """The bookmark while the run is under way: after the visitor at `position`, and
+        `partial`: the visitor under way and the last of its days written."""
         entry = {**self._kept(), "run_started": ms_to_rfc3339(self.run_started_ms)}
-        return {**entry, "after": position} if position is not None else entry
+        if position is not None:
+            entry["after"] = position
+        if partial is not None:
+            entry["visitor"] = partial
+        return entry
 
     def finished(self) -> dict:
         """Signposted to the start of the run: activity during it is read next time."""
@@ -132,6 +142,9 @@ class HistoryDay:
     @property
     def streams(self) -> tuple:
         return (self.stream,)
+
+    informs = streams
+    position_of = None  # its rows are written all at once: its end is its only resume point
 
 
 def read_history_day(ctx: ReadContext, unit: HistoryDay) -> Iterator:

@@ -18,20 +18,21 @@ class ReadContext:
 
 @dataclass(frozen=True)
 class StreamRow:
-    """A row of `stream`, from a unit that serves several streams (a shared listing)."""
+    """A row of `stream`, from a unit that serves several streams (a shared listing), and the
+    listing position of the row it came from."""
 
     stream: str
     row: dict
+    position: list
 
 
 @dataclass(frozen=True)
 class Spawn:
     """More units of `stream`, found while reading (history days of a listed visitor, the
-    day windows that follow the first one).
+    day windows that follow the first one), to run and write after those known.
 
-    `group` names them in the stream's order (a visitor's listing position, a window
-    index): the stream's bookmark passes a group once all its units are done, and
-    every group before it. `throttled` spawns wait while many units are queued.
+    `group` names them for the stream's books (a visitor's listing position, the index
+    of the window that found them). `throttled` spawns wait while many units are queued.
     """
 
     stream: str

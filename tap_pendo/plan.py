@@ -56,8 +56,8 @@ class Plan:
             name = stream_plan.stream.name
             bookmark = _bookmark_text(scope)
             if isinstance(scope, (EntityScope, HistoryScope)):
-                (unit,) = (u for u in self.units if name in u.streams)
-                shared = [s for s in unit.streams if s != name]
+                (unit,) = (u for u in self.units if name in u.informs)
+                shared = [s for s in unit.informs if s != name]
                 what = unit.describe() + (f", shared with {', '.join(shared)}" if shared else "")
                 if isinstance(scope, HistoryScope):
                     what = f"{scope.describe()}; visitors from the {what}"
@@ -180,6 +180,7 @@ def _history_scope(config: Config, state: dict, stream: StreamDef, sync_start_ms
         # passes what the interrupted attempt did not read.
         run_started_ms=parse_datetime_ms(run_started) if run_started else high,
         position=bookmark_value(state, stream, "after"),
+        partial=bookmark_value(state, stream, "visitor"),
         app_ids=config.app_ids,
         include_anonymous=config.include_anonymous_visitors,
     )

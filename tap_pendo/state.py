@@ -2,8 +2,8 @@
 
 `{"currently_syncing": stream|null, "bookmarks": {stream: {key: value, ...}}}`.
 Besides the replication key, a stream's bookmark may hold where an interrupted
-run stopped (`window_start`, `after`, `run_started`); those are gone once the
-stream finishes.
+run stopped (`window_start`, `after`, `run_started`, `visitor`); those are gone
+once the stream finishes.
 """
 
 import copy
@@ -69,6 +69,17 @@ def _check_bookmark(stream: StreamDef, bookmark, period: str) -> None:
     if position is not None and not isinstance(position, list):
         raise StateError(
             f"state bookmark '{stream.name}.after' must be a list; remove it to restart"
+        )
+    partial = bookmark.get("visitor")
+    if partial is not None and not (
+        isinstance(partial, list)
+        and len(partial) == 2
+        and isinstance(partial[0], list)
+        and isinstance(partial[1], int)
+    ):
+        raise StateError(
+            f"state bookmark '{stream.name}.visitor' must be [position, day]; remove it to "
+            "restart that visitor"
         )
 
 

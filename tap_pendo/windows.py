@@ -21,7 +21,7 @@ from typing import Optional
 
 from . import aggregation as agg
 from .items import ReadContext, Spawn
-from .pager import WalkEnd, keyset_rows
+from .pager import WalkEnd, keyset_rows, position_of
 from .streams import StreamDef, period_field
 from .timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339
 from .transform import optional_ms
@@ -156,6 +156,12 @@ class Window:
     @property
     def streams(self) -> tuple:
         return (self.stream,)
+
+    informs = streams
+
+    def position_of(self, row: dict) -> list:
+        """Where a row of this window lies, in its keyset order."""
+        return position_of(row, self.scope.order)
 
     @property
     def position(self) -> Optional[list]:
