@@ -39,6 +39,11 @@ def tool(venv: str, executable: str) -> str:
     return str(path)
 
 
+def quote_ident(name: str) -> str:
+    """A name as an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def start_ms(config: dict) -> int:
     return parse_datetime_ms(config["start_date"])
 

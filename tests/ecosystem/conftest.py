@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ecosystem.common import quote_ident
+
 
 def _postgres_bin() -> Path:
     """The newest Debian PostgreSQL server's bin directory."""
@@ -96,6 +98,18 @@ class Postgres:
 
     def value(self, sql: str):
         return json.loads(self.psql(f"SELECT to_json(({sql}))"))
+
+    def primary_key(self, schema: str, table: str) -> set:
+        """The columns of a table's primary key constraint."""
+        name = f"{schema}.{quote_ident(table)}"
+        return {
+            r["attname"]
+            for r in self.rows(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a"
+                " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+                f" WHERE i.indrelid = '{name}'::regclass AND i.indisprimary"
+            )
+        }
 
 
 @pytest.fixture(scope="session")

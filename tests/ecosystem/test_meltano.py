@@ -20,7 +20,7 @@ import pytest
 
 from tap_pendo.config import KNOWN_KEYS
 from tap_pendo.timefmt import DAY_MS, HOUR_MS, parse_datetime_ms
-from tests.ecosystem.common import REPO, SCALE, key_columns, tool, truth
+from tests.ecosystem.common import REPO, SCALE, quote_ident, tool, truth
 from tests.fake_pendo import FakePendo
 from tests.integration.harness import TAP, base_config, clock_env
 
@@ -267,7 +267,8 @@ def test_meltano_run_into_postgres_twice_upserts(meltano_project, postgres):
             counts.append({})
             for stream in streams:
                 table = f'{schema}."{stream}"'
-                key = ", ".join(f'"{k}"' for k in key_columns(stream, config))
+                key = ", ".join(map(quote_ident, postgres.primary_key(schema, stream)))
+                assert key, stream  # every selected stream has a key
                 counts[-1][stream] = postgres.value(f"SELECT count(*) FROM {table}")
                 distinct = postgres.value(
                     f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM {table}) d"

@@ -31,8 +31,8 @@ from tests.ecosystem.common import (
     SCALE,
     base_config,
     discover,
-    key_columns,
     normalize,
+    quote_ident,
     select,
     tap_to_target,
     tool,
@@ -72,12 +72,8 @@ VALUE_COLUMNS = [
 ]
 
 
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def table(stream: str) -> str:
-    return f"{SCHEMA}.{quoted(stream)}"
+    return f"{SCHEMA}.{quote_ident(stream)}"
 
 
 def hashable(value, prop: dict):
@@ -97,17 +93,6 @@ def sql_timestamp(value: str) -> str:
     """An RFC3339 time as a literal of the target's `timestamp without time zone` (UTC)."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
     return "'" + parsed.replace(tzinfo=None).isoformat(sep=" ") + "'::timestamp"
-
-
-def primary_key_of(postgres, stream: str) -> set:
-    return {
-        r["attname"]
-        for r in postgres.rows(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a"
-            " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
-            f" WHERE i.indrelid = '{table(stream)}'::regclass AND i.indisprimary"
-        )
-    }
 
 
 def columns_of(postgres, stream: str) -> set:
@@ -134,19 +119,19 @@ def check_load(postgres, fake, config, streams, schemas, runs) -> dict:
         schema, key = schemas[stream]["schema"], schemas[stream]["key_properties"]
         columns = list(schema["properties"])
         assert columns_of(postgres, stream) == set(columns) | SDC_COLUMNS, stream
-        assert primary_key_of(postgres, stream) == set(key), stream
+        assert postgres.primary_key(SCHEMA, stream) == set(key), stream
         sent = [r for run in runs for r in run.records.get(stream, [])]
         count = postgres.value(f"SELECT count(*) FROM {table(stream)}")
         counts[stream] = count
-        rows = postgres.rows(f"SELECT {', '.join(map(quoted, columns))} FROM {table(stream)}")
+        rows = postgres.rows(f"SELECT {', '.join(map(quote_ident, columns))} FROM {table(stream)}")
         if key:
-            keys = ", ".join(map(quoted, key))
+            keys = ", ".join(map(quote_ident, key))
             distinct = postgres.value(
                 f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {table(stream)}) d"
             )
             null_keys = postgres.value(
                 f"SELECT count(*) FROM {table(stream)} WHERE "
-                + " OR ".join(f"{quoted(k)} IS NULL" for k in key)
+                + " OR ".join(f"{quote_ident(k)} IS NULL" for k in key)
             )
             expected = list(by_key(sent, key).values())
             assert count == distinct == len(expected) > 0, (stream, count, distinct, len(expected))
@@ -181,16 +166,15 @@ def check_load(postgres, fake, config, streams, schemas, runs) -> dict:
 
 
 def check_truth(postgres, fake, config, stream, schema, key, count, loads) -> None:
-    """The table against the fake's ground truth at its current clock."""
+    """The table against the fake's ground truth at its current clock, by the tap's key."""
     expected = truth(fake, stream, config)
-    assert key == key_columns(stream, config), stream
     if not key:
         columns = sorted(expected[0])
-        rows = postgres.rows(f"SELECT {', '.join(map(quoted, columns))} FROM {table(stream)}")
+        rows = postgres.rows(f"SELECT {', '.join(map(quote_ident, columns))} FROM {table(stream)}")
         assert rows == [expected[0]] * loads, stream
         return
     columns = key + [c for c in VALUE_COLUMNS if c in schema["properties"] and c not in key]
-    rows = postgres.rows(f"SELECT {', '.join(map(quoted, columns))} FROM {table(stream)}")
+    rows = postgres.rows(f"SELECT {', '.join(map(quote_ident, columns))} FROM {table(stream)}")
     got, want = rows_as_tuples(rows, columns, schema), rows_as_tuples(expected, columns, schema)
     missing, extra = want - got, got - want
     assert count == len(expected), (stream, count, len(expected))
@@ -239,7 +223,7 @@ def check_incremental(postgres, streams, schemas, catalog, first, second) -> dic
         low = datetime.fromtimestamp((parse_datetime_ms(bookmark) - reach) / 1000, timezone.utc)
         older = postgres.value(
             f"SELECT count(*) FROM {table(stream)} WHERE {where}"
-            f" AND {quoted(column)} < {sql_timestamp(low.isoformat())}"
+            f" AND {quote_ident(column)} < {sql_timestamp(low.isoformat())}"
         )
         assert older == 0, (stream, older, bookmark)
     return touched
