@@ -9,6 +9,7 @@
         fake.truth("feature_events", period="dayRange", start_ms=...)
 
 The benchmark and the demo use it; the tests use the in-process `FakePendo`.
+`FakeProcess.at(url)` reads a fake that another process started.
 `start()` returns at once and `wait_ready()` blocks until the fake prints its
 URL, so that several fakes can build their datasets at the same time.
 """
@@ -56,6 +57,13 @@ class FakeProcess:
         self.startup_s = 0.0  # from launch to its URL
         self._proc: subprocess.Popen | None = None
         self._launched = 0.0
+
+    @classmethod
+    def at(cls, url: str, key: str = "test-key") -> FakeProcess:
+        """A client for a fake that is already running (started elsewhere) at `url`."""
+        fake = cls(key=key)
+        fake.url = url
+        return fake
 
     def argv(self) -> list:
         argv = [sys.executable, "-m", "tests.fake_pendo", "--port", "0", "--key", self.key]
