@@ -49,9 +49,10 @@ PRIMARY_KEYS = {
         "account_id", "server_name", "remote_ip", "browser_time", "visitor_id", "guide_id",
         "guide_step_id", "type", "url", "app_id", "user_agent",
     ],
+    # guide_id widens Stitch's key: a poll id is unique only within its guide.
     "poll_events": [
         "account_id", "remote_ip", "visitor_id", "browser_time", "poll_id", "app_id",
-        "server_name", "user_agent",
+        "server_name", "user_agent", "guide_id",
     ],
     "visitor_history": ["visitor_id", "app_id", "ts", "type"],
     "guide_steps": ["guide_id", "id"],

@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.fake_pendo.truth import EVENT_STREAMS, PRIMARY_KEYS
 
 TAP = str(Path(sys.executable).parent / "tap-pendo")
-ALL_STREAMS = list(PRIMARY_KEYS)  # the 15 streams, entity and metadata streams first
+ALL_STREAMS = list(PRIMARY_KEYS)  # every stream: Stitch's 15 first, then those beyond them
 EVENTS = list(EVENT_STREAMS)
 FAKETIME_LIBS = glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
 
