@@ -90,8 +90,10 @@ def run_tap(
     timeout=900,
     extra_args=(),
     env=None,
+    parse=True,
 ) -> TapRun:
-    """Run tap-pendo as a subprocess; its stdout is parsed as Singer messages."""
+    """Run tap-pendo as a subprocess; its stdout is parsed as Singer messages (unless
+    `parse` is false: `--plan` prints text)."""
     tmp_path = Path(tmp_path)
     tmp_path.mkdir(parents=True, exist_ok=True)
     args = [TAP, "--config", _write(tmp_path / "config.json", config)]
@@ -106,7 +108,7 @@ def run_tap(
         list(args) + list(extra_args), capture_output=True, text=True, timeout=timeout, env=run_env
     )
     run = TapRun(done.returncode, done.stdout, done.stderr)
-    if not discover:
+    if parse and not discover:
         run.messages = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     return run
 
@@ -129,6 +131,18 @@ def select(catalog: dict, streams, fields=None) -> dict:
             elif fields is not None and chosen:
                 item["metadata"]["selected"] = item["breadcrumb"][1] in fields
     return catalog
+
+
+def metric_points(stderr: str, metric=None) -> list:
+    """The singer-python METRIC lines of a run's stderr, parsed (only `metric`'s when given)."""
+    points = []
+    for line in stderr.splitlines():
+        _, marker, payload = line.partition("METRIC: ")
+        if marker:
+            point = json.loads(payload)
+            if metric is None or point["metric"] == metric:
+                points.append(point)
+    return points
 
 
 def key_of(record: dict, key_properties) -> tuple:
