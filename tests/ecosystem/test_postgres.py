@@ -197,15 +197,12 @@ def check_incremental(postgres, streams, schemas, catalog, first, second) -> dic
         }
     )
     assert len(started) == 2, started
-    replication = {
-        s["tap_stream_id"]: next(
-            iter(m["metadata"].get("valid-replication-keys") or [None])
-            for m in s["metadata"]
-            if m["breadcrumb"] == []
-        )
-        for s in catalog["streams"]
-    }
-    touched = {}
+    replication = {}  # stream -> its replication key (None: full table)
+    for entry in catalog["streams"]:
+        (top,) = (m["metadata"] for m in entry["metadata"] if m["breadcrumb"] == [])
+        keys = top.get("valid-replication-keys") or [None]
+        replication[entry["tap_stream_id"]] = keys[0]
+    touched, bounded = {}, set()
     for stream in streams:
         key = schemas[stream]["key_properties"]
         sent = second.records.get(stream, [])
@@ -213,9 +210,10 @@ def check_incremental(postgres, streams, schemas, catalog, first, second) -> dic
         touched[stream] = postgres.value(f"SELECT count(*) FROM {table(stream)} WHERE {where}")
         assert touched[stream] == (len(by_key(sent, key)) if key else len(sent)), stream
         replication_key = replication[stream]
-        bookmark = (first.state["bookmarks"].get(stream) or {}).get(replication_key)
-        if not key or bookmark is None:
+        if not key or replication_key is None:
             continue
+        # The state's bookmark is keyed by the replication key (the README's State section).
+        bookmark = first.state["bookmarks"][stream][replication_key]
         reach = 0
         if stream in EVENTS or stream == "visitor_history":
             reach = DAY_MS + (25 * HOUR_MS if replication_key == "browser_time" else 0)
@@ -226,6 +224,8 @@ def check_incremental(postgres, streams, schemas, catalog, first, second) -> dic
             f" AND {quote_ident(column)} < {sql_timestamp(low.isoformat())}"
         )
         assert older == 0, (stream, older, bookmark)
+        bounded.add(stream)
+    assert set(EVENTS) | {"accounts", "visitor_history"} <= bounded
     return touched
 
 
