@@ -140,10 +140,17 @@ class PendoClient:
             try:
                 response = self._send("GET", path, stream, stream, params=params, quiet=quiet)
                 try:
-                    return orjson.loads(response.content)
-                except (orjson.JSONDecodeError, *CONNECT_ERRORS, *BODY_ERRORS) as error:
+                    content = response.content
+                except (*CONNECT_ERRORS, *BODY_ERRORS) as error:
                     raise RetryableError(
                         f"the answer to {stream} stopped part-way ({_describe(error)})"
+                    ) from None
+                try:
+                    return orjson.loads(content)
+                except orjson.JSONDecodeError:
+                    raise RetryableError(
+                        f"the answer to {stream} is not JSON or stopped part-way "
+                        f"({_snippet(content)})"
                     ) from None
             except RetryableError as error:
                 failures += 1

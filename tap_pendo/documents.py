@@ -69,10 +69,10 @@ def fetch_document(client: PendoClient, stream: StreamDef):
     document = client.get_json(stream.source, stream.name)
     expected = dict if stream.verbatim_document else list
     if not isinstance(document, expected):
+        what = "Pendo's metadata schema (a JSON object)" if expected is dict else "a JSON list"
         raise PendoError(
             f"stream '{stream.name}': {client.config.host} answered {type(document).__name__} "
-            f"where a JSON {'object' if expected is dict else 'list'} was expected from "
-            f"{stream.source}: check api_url or the region"
+            f"where {what} was expected from {stream.source}: check api_url or the region"
         )
     return document
 

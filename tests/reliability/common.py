@@ -131,6 +131,67 @@ def assert_same_rows(got: dict, expected: dict, period: str = "dayRange", what="
         )
 
 
+# Bookmark keys that say a stream was under way when a STATE was written.
+RESUME_KEYS = ("window_start", "after", "run_started", "visitor")
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+
+
+def under_way(state: dict, stream: str) -> bool:
+    """Was `stream` interrupted (its bookmark says where to go on) at this STATE?"""
+    bookmark = ((state or {}).get("bookmarks") or {}).get(stream) or {}
+    return any(key in bookmark for key in RESUME_KEYS)
+
+
+def records_around_last_state(run) -> tuple:
+    """stream -> records printed before the run's last STATE, and that STATE."""
+    messages = run.messages
+    states = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
+    if not states:
+        return {}, None
+    before: dict = {}
+    for message in messages[: states[-1]]:
+        if message["type"] == "RECORD":
+            before.setdefault(message["stream"], []).append(message["record"])
+    return before, messages[states[-1]]["value"]
+
+
+def assert_resume_repeats_only_rereads(name: str, before: dict, state: dict, resumed) -> None:
+    """Rows printed before a STATE come again, in a run resumed from it, only as the
+    re-reads that an incremental run makes of streams that were done: none of a stream
+    under way; of a finished one, only undated rows and ties at its bookmark (entities),
+    the late-data lookback (events, history), or the document (metadata)."""
+    from tap_pendo.timefmt import parse_datetime_ms
+
+    bookmarks = state.get("bookmarks", {})
+    for stream, records in before.items():
+        done = keyed(stream, records)
+        resumed_rows = keyed(stream, resumed.records.get(stream, []))
+        again = [resumed_rows[k] for k in resumed_rows if k in done]
+        if not again:
+            continue
+        where = f"{name}: {stream}"
+        assert not under_way(state, stream), (
+            f"{where}: {len(again)} rows printed before the last STATE came again, e.g. {again[0]}"
+        )
+        bookmark = bookmarks.get(stream) or {}
+        if not identity(stream):
+            continue  # full table: one document every run
+        if "day" in bookmark or "browser_time" in bookmark:
+            field = "day" if "day" in bookmark else "browser_time"
+            lowest = parse_datetime_ms(bookmark[field]) - DAY_MS - 25 * HOUR_MS
+            early = [r for r in again if parse_datetime_ms(r[field]) < lowest]
+            assert not early, f"{where}: rows before the lookback came again, e.g. {early[0]}"
+        elif "modified_ts" in bookmark:
+            lowest = parse_datetime_ms(bookmark["modified_ts"]) - DAY_MS
+            early = [r for r in again if parse_datetime_ms(r["ts"]) < lowest]
+            assert not early, f"{where}: history items read again, e.g. {early[0]}"
+        else:
+            (key, value), *_ = bookmark.items() or [(None, None)]
+            dated = [r for r in again if r.get(key) is not None and r.get(key) != value]
+            assert not dated, f"{where}: rows dated after the bookmark came again, e.g. {dated[0]}"
+
+
 def normalized_state(state: dict, earliest_ms: int, latest_ms: int) -> dict:
     """The state without what depends on when the run started: visitor_history's
     bookmark is the start of its run (signposted), checked to lie in [earliest, latest]."""

@@ -344,19 +344,20 @@ CASES = {
         r"run again later",
         script=on_aggregation(Answer(502, HTML, {"Content-Type": "text/html"})),
     ),
+    # A 200 that is not JSON is a proxy's or a maintenance page: the run ends at once.
     "api-html-page-200-metadata": Case(
-        r"metadata_accounts .*not JSON \(<!DOCTYPE html>",
-        r"run again later",
+        r"answered metadata_accounts with text/html, not Pendo's JSON",
+        r"check api_url or the region, and any proxy",
         script=on_metadata(HTML_200),
         discover=True,
     ),
     "api-html-page-200-aggregation": Case(
-        r"features.*(not JSON|stopped part-way)",
-        r"run again later",
+        r"answered features .*with text/html, not Pendo's JSON",
+        r"check api_url or the region, and any proxy",
         script=on_aggregation(HTML_200),
     ),
     "api-empty-body-metadata": Case(
-        r"metadata_accounts .*not JSON \(empty body\)",
+        r"metadata_accounts is not JSON or stopped part-way \(empty body\)",
         r"run again later",
         script=on_metadata(Answer(body=b"")),
         discover=True,

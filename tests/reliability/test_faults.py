@@ -15,10 +15,13 @@ from tests.reliability.common import (
     SECRET_KEY,
     KillableRun,
     assert_clean_failure,
+    assert_resume_repeats_only_rereads,
     assert_same_rows,
     keyed,
     normalized_state,
+    records_around_last_state,
     run_isolated,
+    under_way,
 )
 
 FAULTS = {
@@ -113,13 +116,10 @@ def test_a_fault_that_outlasts_the_retries_fails_clearly_and_its_state_resumes(
     fake.set_faults(**NO_FAULTS)
     tap = KillableRun(fake, tmp_path / "failing", config, catalog, pipe_bytes=4096)
     seen = 0
-    current = None
     try:
         for line in tap.lines():
             message = json.loads(line)
-            if message["type"] == "STATE":
-                current = message["value"].get("currently_syncing")
-            elif message["type"] == "RECORD" and message["stream"] == stream == current:
+            if message["type"] == "RECORD" and message["stream"] == stream:
                 seen += 1
                 if seen == fail_after:
                     fake.set_faults(p5xx=1.0)
@@ -131,29 +131,37 @@ def test_a_fault_that_outlasts_the_retries_fails_clearly_and_its_state_resumes(
     finally:
         fake.set_faults(**NO_FAULTS)
     assert seen == fail_after, f"the failing run never reached row {fail_after} of {stream}"
-    line = assert_clean_failure(
+    assert_clean_failure(
         failed, r"gave up on .* after 3 tries: 50[0-9]", r"run again later.*resumes"
     )
     assert "Traceback" not in failed.stderr
     assert re.findall(r"retry (\d)/2 of", failed.stderr), "the retries were not logged"
 
     # The rows before the last STATE, then a resumed run without faults.
-    last = max(i for i, m in enumerate(failed.messages) if m["type"] == "STATE")
-    before = failed.messages[:last]
-    state = failed.messages[last]["value"]
-    assert state.get("currently_syncing") == stream, (line, state.get("currently_syncing"))
+    before, state = records_around_last_state(failed)
+    assert under_way(state, stream), f"{stream} is not under way in the last STATE: {state}"
     resumed = run_isolated(fake, tmp_path / "resumed", config, catalog=catalog, state=state).ok()
-    merged: dict = {}
-    for message in before + resumed.messages:
-        if message["type"] == "RECORD":
-            merged.setdefault(message["stream"], []).append(message["record"])
+    merged: dict = {name: list(records) for name, records in before.items()}
+    for name, records in resumed.records.items():
+        merged.setdefault(name, []).extend(records)
     assert_same_rows(merged, clean.records, what="failed + resumed: ")
-    # The stream that failed is not read twice: what came before the STATE stays done.
-    done_before = {
-        s: keyed(s, [m["record"] for m in before if m["type"] == "RECORD" and m["stream"] == s])
-        for s in (stream, "visitors")
-    }
-    for name, done in done_before.items():
-        again = set(keyed(name, resumed.records.get(name, []))) & set(done)
-        if name == stream or (stream == "visitor_history" and name == "visitors"):
-            assert not again, f"{name}: {len(again)} rows before the last STATE came again"
+    # What came before the STATE stays done: only an incremental run's re-reads come again.
+    assert_resume_repeats_only_rereads(f"{stream} failed", before, state, resumed)
+
+
+def test_an_html_200_ends_the_run_at_once_with_one_line(fake, config, catalog, tmp_path):
+    """A proxy's login page in place of Pendo's answer is not retried: one request, one line."""
+    fake.set_faults(phtml=1.0)
+    fake.reset_log()
+    try:
+        run = run_isolated(fake, tmp_path, config, catalog=catalog)
+    finally:
+        fake.set_faults(phtml=0.0)
+    assert_clean_failure(
+        run, r"answered .* with text/html; charset=utf-8, not Pendo's JSON", r"proxy"
+    )
+    host = fake.url.split("://")[1]
+    assert host in run.stderr
+    # Every worker's first request met the page, and none was tried again.
+    assert fake.log["faults"]["html"] == fake.log["total"] <= 4
+    assert "retry" not in run.stderr
