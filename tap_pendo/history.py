@@ -91,7 +91,7 @@ class HistoryScope:
         for item in items:
             if not isinstance(item, dict):
                 raise PendoError(
-                    f"stream 'visitor_history': Pendo sent {item!r} where a history item was "
+                    f"stream '{self.stream.name}': Pendo sent {item!r} where a history item was "
                     "expected"
                 )
             if self.app_ids and item.get("appId") not in self.app_ids:
@@ -153,7 +153,7 @@ def read_history_day(ctx: ReadContext, unit: HistoryDay) -> Iterator:
     items = ctx.client.get_json(path, unit.stream, {"starttime": unit.day_ms}, quiet=True)
     if not isinstance(items, list):
         raise PendoError(
-            f"stream 'visitor_history': Pendo answered {type(items).__name__} where a list "
+            f"stream '{unit.stream}': Pendo answered {type(items).__name__} where a list "
             f"was expected from {path}: check api_url or the region"
         )
     yield from unit.scope.rows(unit.visitor_id, items)

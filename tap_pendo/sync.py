@@ -84,6 +84,16 @@ def _selected_fields(stream: StreamDef, schema: dict, mdata: dict, period: str) 
     return frozenset(fields)
 
 
+def written_schema(chosen: Selected) -> dict:
+    """The schema a target sees: only the fields the records hold, so that a field left
+    out of the selection is not a column that stays empty."""
+    properties = chosen.schema.get("properties") or {}
+    return {
+        **chosen.schema,
+        "properties": {name: value for name, value in properties.items() if name in chosen.fields},
+    }
+
+
 def run_order(selected: list, current: Optional[str]) -> list:
     """An interrupted stream goes first, as Singer taps do, so its resume point is used soon."""
     first = [s for s in selected if s.stream.name == current]
@@ -110,7 +120,7 @@ def sync(
         replication_key = chosen.stream.bookmark_key(config.period)
         writer.schema(
             chosen.stream.name,
-            chosen.schema,
+            written_schema(chosen),
             chosen.key_properties,
             [replication_key] if replication_key else None,
         )

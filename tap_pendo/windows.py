@@ -56,17 +56,19 @@ class WindowScope:
 
     @property
     def where(self) -> Optional[str]:
-        """Events at or after start_date (before end_date); periods before end_date. The
-        period that holds start_date is read whole, as Pendo's `first` includes it."""
+        """Events at or after start_date (before end_date); periods that start before the
+        upper bound. The period that holds start_date is read whole, as Pendo's `first`
+        includes it. (The last day window may hold a day that starts after the bound: where
+        days start is only known within an hour or two.)"""
         if not self.stream.aggregated_by_period:
             path = self.stream.replication_path
             return agg.all_of(
                 agg.at_or_after(path, self.start_ms),
                 agg.before(path, self.end_ms) if self.end_ms is not None else None,
             )
-        if self.end_ms is not None:
-            return agg.before(period_field(self.period), self.end_ms)
-        return None
+        if self.period == "dayRange":
+            return agg.before(period_field(self.period), self.upper_ms)
+        return None  # hour windows end at the bound (`last`)
 
     def first_windows(self) -> tuple:
         """The windows known before any request: every hour window, or the first day."""
