@@ -6,6 +6,11 @@ start_date, a second with the first's state and nothing changed, then the clock
 moves on 2 hours (the fake edits a segment and a report every 20 minutes, and
 a guide or more an hour; the tap's clock follows through libfaketime) and a
 third run with the second's state. The tests below read those runs.
+
+The fixture runs twice: over the fake's data as generated (every guide, segment
+and report has a `lastUpdatedAt`), and with a third of the guides, segments and
+reports stripped of it (undated rows, which every run reads again). The fake
+serves, and its truth gives, the same stripped rows.
 """
 
 from dataclasses import dataclass, field
@@ -21,8 +26,9 @@ NEW_STREAMS = ["guide_steps", "polls", "segments", "reports"]
 GUIDE_PARTS = ["guide_steps", "polls"]
 RK = "last_updated_at"  # the replication key and bookmark key of the four streams
 START_DATE = "2020-01-01T00:00:00Z"  # before every item: the whole of each list is read
-PAGE = 15  # guides per page: less than the fake's 30-odd guides that share one lastUpdatedAt
+PAGE = 10  # guides per page: fewer than the guides that share one lastUpdatedAt, or have none
 ADVANCE_HOURS = 2  # seed 3: 7 steps, 3 polls, 6 segments and 6 reports change
+UNDATED_EVERY = 3  # "some-undated": every third guide, segment and report has no date
 
 
 @dataclass
@@ -30,6 +36,7 @@ class Runs:
     """Every run of the module, per stream, and the truth before and after the clock moved."""
 
     config: dict
+    undated: bool  # some guides, segments and reports have no lastUpdatedAt
     first: dict = field(default_factory=dict)
     second: dict = field(default_factory=dict)
     third: dict = field(default_factory=dict)
@@ -56,14 +63,34 @@ def assert_no_key_twice(run: TapRun, stream: str) -> None:
     assert len(keyed(records, stream)) == len(records), f"{stream}: a key was emitted twice"
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> Runs:
+def strip_dates(rows: list) -> list:
+    """Every UNDATED_EVERY-th row (from the second) without its lastUpdatedAt."""
+    return [
+        {k: v for k, v in row.items() if k != "lastUpdatedAt"} if i % UNDATED_EVERY == 1 else row
+        for i, row in enumerate(rows)
+    ]
+
+
+def leave_some_rows_undated(dataset) -> None:
+    """The dataset's guides, segments and reports, some undated, for the server and the truth."""
+    entities, segments, reports = dataset.entities, dataset.segments, dataset.reports
+    dataset.entities = lambda source: (
+        strip_dates(entities(source)) if source == "guides" else entities(source)
+    )
+    dataset.segments = lambda: strip_dates(segments())
+    dataset.reports = lambda: strip_dates(reports())
+
+
+@pytest.fixture(scope="module", params=["dated", "some-undated"])
+def runs(request, tmp_path_factory) -> Runs:
     tmp = tmp_path_factory.mktemp("new_streams")
     with FakePendo(seed=3) as fake:
+        if request.param == "some-undated":
+            leave_some_rows_undated(fake.dataset)
         config = base_config(fake, start_date=START_DATE, record_limit=PAGE)
         catalog = discover(fake, tmp / "discover", config)
         start = parse_datetime_ms(START_DATE)
-        result = Runs(config)
+        result = Runs(config, undated=request.param == "some-undated")
         for stream in NEW_STREAMS:
             result.truth_before[stream] = fake.truth(stream, start_ms=start)
             fake.reset_log()
@@ -140,7 +167,9 @@ def test_second_run_reemits_only_ties_at_the_bookmark_and_undated_rows(runs, str
         for key, record in keyed(first.records[stream], stream).items()
         if rk_ms(record) is None or rk_ms(record) == bookmark
     }
-    assert expected, "the newest row itself is a tie at the bookmark"
+    assert any(rk_ms(r) == bookmark for r in expected.values()), "the newest row is a tie"
+    undated = [r for r in first.records[stream] if rk_ms(r) is None]
+    assert bool(undated) == runs.undated, "undated rows only where the fixture made them"
     assert_no_key_twice(second, stream)
     # At most the ties and the undated rows, and every one of them (ties are never skipped).
     assert keyed(second.records.get(stream, []), stream) == expected
@@ -211,3 +240,35 @@ def test_feature_events_works_alone(tmp_path):
     assert keyed(run.records["feature_events"], "feature_events") == keyed(truth, "feature_events")
     assert len(truth) > 0
     assert log["total"] == log["sources"]["featureEvents"], "no request for another stream"
+
+
+@pytest.mark.parametrize("first_streams", [["guides"], GUIDE_PARTS], ids=["guides", "parts"])
+def test_streams_on_the_guides_listing_keep_their_own_bookmarks(tmp_path, first_streams):
+    """A stream added to the catalog later reads everything, while the streams that share
+    its listing and already have a bookmark re-read only their ties (and undated rows)."""
+    streams = ["guides"] + GUIDE_PARTS
+    with FakePendo(seed=3) as fake:
+        config = base_config(fake, start_date=START_DATE, record_limit=PAGE)
+        catalog = discover(fake, tmp_path / "d", config)
+        first = run_tap(fake, tmp_path / "1", config, select(catalog, first_streams)).ok()
+        fake.reset_log()
+        second = run_tap(
+            fake, tmp_path / "2", config, select(catalog, streams), state=first.state
+        ).ok()
+        listing = fake.log
+        truth = {s: fake.truth(s, start_ms=parse_datetime_ms(START_DATE)) for s in streams}
+    assert listing["total"] == listing["sources"]["guides"], "one listing serves the three"
+    for stream in streams:
+        assert_no_key_twice(second, stream)
+        got = keyed(second.records.get(stream, []), stream)
+        if stream in first_streams:
+            bookmark = bookmark_ms(first, stream)
+            expected = {
+                key: record
+                for key, record in keyed(first.records[stream], stream).items()
+                if rk_ms(record) in (None, bookmark)
+            }
+            assert got == expected, f"{stream}: only ties again"
+            assert bookmark_ms(second, stream) == bookmark
+        else:
+            assert got == keyed(truth[stream], stream), f"{stream}: every row, from start_date"
