@@ -62,7 +62,7 @@ def test_meltano_yml_declares_every_setting_of_the_tap():
     tap = plugin("extractors", "tap-pendo")
     assert tap["namespace"] == "tap_pendo" and tap["executable"] == "tap-pendo"
     assert tap["pip_url"] == "-e ."
-    assert set(tap["capabilities"]) == {"catalog", "discover", "state", "properties"}
+    assert set(tap["capabilities"]) == {"catalog", "discover", "state", "about", "properties"}
     settings = {s["name"]: s for s in tap["settings"]}
     assert set(settings) == KNOWN_KEYS
     assert all("kind" in s for s in settings.values())
