@@ -34,19 +34,10 @@ from .runner import discover, log
 
 STREAM_NAMES = ("feature_events", "events", "accounts", "visitors", "visitor_history")
 PROFILED = (*STREAM_NAMES, "accounts+visitors")  # --profile takes a stream or this case
-HTTP_PATHS = (
-    "/requests/",
-    "/urllib3/",
-    "/http/client.py",
-    "/socket.py",
-    "/ssl.py",
-    "/selectors.py",
-    "/email/",
-    "/idna/",
-    "/charset_normalizer/",
-    "/certifi/",
-    "/http/cookiejar.py",
-    "/urllib/",
+# Where HTTP runs (requests, urllib3, http.client, sockets and what they call).
+HTTP_PATHS = tuple(
+    "/requests/ /urllib3/ /http/client.py /socket.py /ssl.py /selectors.py /email/ /idna/ "
+    "/charset_normalizer/ /certifi/ /http/cookiejar.py /urllib/".split()
 )
 STEPS = ("HTTP", "parse", "transform", "write", "paging & sync loop", "other")
 
