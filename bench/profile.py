@@ -162,7 +162,7 @@ def tap_passes(argv: list, stream_name: str) -> list:
         ("+ paging: rows through the tap's pager and readers", pager),
         ("+ transform: RecordPlan.convert", transform),
         ("+ write: RECORD lines (orjson) to /dev/null", write),
-        ("whole tap: tap_pendo.main (executor, lanes, state, progress)", lambda: whole_tap(argv)),
+        ("whole tap: tap_pendo.main (executor, state, progress)", lambda: whole_tap(argv)),
     ]
 
 
