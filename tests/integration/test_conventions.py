@@ -3,6 +3,7 @@
 
 import json
 import subprocess
+import threading
 import time
 from collections import Counter
 from importlib.metadata import version
@@ -240,6 +241,25 @@ def test_a_usage_error_exits_2(tmp_path, args):
 # ---------------------------------------------------------------------- concurrency
 
 
+class InFlight:
+    """The fake's latency sleep, counting the requests that wait in it at once."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(seconds)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
 @pytest.fixture(scope="module")
 def slow_fake():
     """Every answer after 50 ms."""
@@ -253,9 +273,16 @@ def test_event_streams_equal_the_truth_at_any_max_concurrent_requests(slow_fake,
     config = base_config(fake, max_concurrent_requests=workers, record_limit=300)
     catalog = select(discover(fake, tmp_path / "d", config), EVENTS)
     fake.reset_log()
-    run = run_tap(fake, tmp_path, config, catalog).ok()
+    in_flight = InFlight()
+    fake.server.sleep = in_flight.sleep
+    try:
+        run = run_tap(fake, tmp_path, config, catalog).ok()
+    finally:
+        fake.server.sleep = time.sleep
     assert fake.log["total"] > len(EVENTS) * 8  # several windows, and pages, per stream
     assert f"at most {workers} requests in flight" in run.stderr
+    # The setting bounds the requests in flight, and 4 are used when 4 are allowed.
+    assert in_flight.most == workers
     start = parse_datetime_ms(config["start_date"])
     for stream in EVENTS:
         key = primary_key(stream)
