@@ -238,6 +238,34 @@ def test_a_usage_error_exits_2(tmp_path, args):
     assert done.stdout == ""
 
 
+# A bug, injected: sitecustomize (on PYTHONPATH) replaces the tap's sync with one that
+# fails the way a bug does, with the integration key in its message.
+INJECTED_BUG = """
+import tap_pendo
+
+
+def sync(config, *args, **kwargs):
+    raise RuntimeError("injected bug, key " + config.integration_key)
+
+
+tap_pendo.sync = sync
+"""
+
+
+def test_an_internal_error_exits_70_with_a_traceback_without_the_key(tmp_path):
+    (tmp_path / "inject").mkdir()
+    (tmp_path / "inject" / "sitecustomize.py").write_text(INJECTED_BUG)
+    with FakePendo(seed=2, scale=0.3, days=10) as fake:
+        config = base_config(fake)
+        catalog = select(discover(fake, tmp_path / "d", config), ["segments"])
+        env = {"PYTHONPATH": str(tmp_path / "inject")}
+        run = run_tap(fake, tmp_path / "run", config, catalog, env=env)
+    assert run.returncode == 70, run.stderr
+    assert "Traceback" in run.stderr and "RuntimeError: injected bug" in run.stderr
+    assert fake.key not in run.stderr + run.stdout
+    assert "<integration key>" in run.stderr
+
+
 # ---------------------------------------------------------------------- concurrency
 
 
