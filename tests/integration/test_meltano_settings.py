@@ -27,10 +27,6 @@ MELTANO_KINDS = {
     "options": "options",
     "app-ids": "string",
 }
-# Where meltano.yml lags behind the tap; an assertion failure is expected, nothing else.
-NOT_REGENERATED = pytest.mark.xfail(
-    reason="meltano.yml not yet regenerated", strict=True, raises=AssertionError
-)
 
 
 def load_yaml(path: Path):
@@ -88,7 +84,6 @@ def test_meltano_kinds_fit_the_settings_kinds(declared):
             assert sorted(values) == sorted(setting.options), setting.name
 
 
-@NOT_REGENERATED
 def test_meltano_values_are_the_settings_defaults(declared):
     wrong = {}
     for setting in SETTINGS:
@@ -102,7 +97,6 @@ def test_meltano_values_are_the_settings_defaults(declared):
     assert not wrong, f"meltano.yml's values differ from the tap's defaults: {wrong}"
 
 
-@NOT_REGENERATED
 def test_meltano_capabilities_are_the_taps_about_capabilities(extractor, tmp_path):
     done = subprocess.run(
         [TAP, "--about"], capture_output=True, text=True, cwd=tmp_path, timeout=60
