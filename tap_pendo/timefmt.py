@@ -16,41 +16,50 @@ SECONDS_TEXT = tuple(
     for seconds in [f"{s:02d}." for s in range(60)]
     for millis in [f"{m:03d}000Z" for m in range(1000)]
 )
+# The minutes of a day, as text: `"T05:07:"` at 307.
+CLOCK_TEXT = tuple(f"T{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
 
 
-def minute_prefix(minute: int) -> str:
-    """`'2018-12-02T05:00:'` for the minute `ms // 60000`."""
-    day, minutes = divmod(minute, 1440)
-    date_text = (_EPOCH_DAY + timedelta(days=day)).isoformat()
-    return f"{date_text}T{minutes // 60:02d}:{minutes % 60:02d}:"
+def date_text(day: int) -> str:
+    """`'2018-12-02'` for the day `ms // 86400000`."""
+    return (_EPOCH_DAY + timedelta(days=day)).isoformat()
 
 
 def ms_to_rfc3339(ms: int) -> str:
     """`1543726800000` -> `'2018-12-02T05:00:00.000000Z'`, the format singer-python writes."""
-    return minute_prefix(ms // MINUTE_MS) + SECONDS_TEXT[ms % MINUTE_MS]
+    day, in_day = divmod(ms, DAY_MS)
+    return date_text(day) + CLOCK_TEXT[in_day // MINUTE_MS] + SECONDS_TEXT[in_day % MINUTE_MS]
 
 
 class TimeTexts:
     """The RFC3339 texts of one stream's times, remembered: the times of a sync share
-    their minutes, and period starts repeat row after row. Each compiled transform owns
-    one (transform.shapes inlines the lookups), bounded so that memory stays flat."""
+    their minutes (a minute's text is made from its day's, remembered too, and a table
+    of the clock), the seconds come from a table, and period starts repeat row after
+    row. Each compiled transform owns one (transform.shapes inlines the lookups),
+    bounded so that memory stays flat."""
 
     MAX_MINUTES = 200_000
     MAX_REPEATED = 4096
 
     def __init__(self):
-        self.minutes: dict = {}  # minute -> `'2018-12-02T05:00:'`
+        self.minutes: dict = {}  # minute -> `'2018-12-02T05:07:'`
+        self.days: dict = {}  # day -> `'2018-12-02'`
         self.repeated: dict = {}  # ms -> full text, for values that repeat
 
     def minute(self, minute: int) -> str:
-        """The text of a minute, remembered."""
+        """The text of a minute (`ms // 60000`), remembered."""
         if len(self.minutes) > self.MAX_MINUTES:
             self.minutes.clear()
-        text = self.minutes[minute] = minute_prefix(minute)
+            self.days.clear()
+        day, in_day = divmod(minute, 1440)
+        day_text = self.days.get(day)
+        if day_text is None:
+            day_text = self.days[day] = date_text(day)
+        text = self.minutes[minute] = day_text + CLOCK_TEXT[in_day]
         return text
 
     def text(self, ms: int) -> str:
-        """ms_to_rfc3339, through the minute texts."""
+        """ms_to_rfc3339, through the remembered minutes."""
         minute = ms // MINUTE_MS
         return (self.minutes.get(minute) or self.minute(minute)) + SECONDS_TEXT[ms % MINUTE_MS]
 
