@@ -131,10 +131,13 @@ class WindowScope:
         return 1 + (self.upper_ms - self.lower_ms) // DAY_MS
 
     def describe(self) -> str:
-        grain = "24 whole UTC hours" if self.period == "hourRange" else "one day"
-        bounds = f"periods from the one holding {ms_to_rfc3339(self.lower_ms)}"
+        count = self.estimated_windows()
+        if self.period == "hourRange":
+            windows = f"{count} windows of 24 whole UTC hours"
+        else:  # where days start is Pendo's to say: the count is within one
+            windows = f"about {count} windows of one day"
         return (
-            f"{self.estimated_windows()} windows of {grain}, {bounds} to "
+            f"{windows}, periods from the one holding {ms_to_rfc3339(self.lower_ms)} to "
             f"{ms_to_rfc3339(self.upper_ms)}, source {self.stream.source}"
         )
 

@@ -16,14 +16,18 @@ SQL shows what a user sees in the database:
   every event table has such rows;
 - the tables hold the fake's ground truth at its current clock;
 - the incremental load touched only rows at or after the first run's bookmarks
-  (less the re-read of late data), as many as the tap wrote distinct keys.
+  (less the re-read of late data), as many as the tap wrote distinct keys;
+- the README's worked example (NPS from poll_events joined to polls) runs on the
+  loaded tables and gives the scores computed from the tap's records.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import datetime, timezone
+from pathlib import Path
 
 from tap_pendo.timefmt import DAY_MS, HOUR_MS, parse_datetime_ms
 from tests.ecosystem.common import (
@@ -229,6 +233,52 @@ def check_incremental(postgres, streams, schemas, catalog, first, second) -> dic
     return touched
 
 
+def readme_nps_query() -> str:
+    """The SQL of the README's worked example."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme[readme.index("<!-- nps-example") : readme.index("<!-- /nps-example -->")]
+    return re.search(r"```sql\n(.*?)```", block, re.S).group(1).strip().rstrip(";")
+
+
+def check_nps_example(postgres, runs, schemas) -> list:
+    """The README's NPS query on the loaded tables equals NPS computed from the records."""
+    merged = {}
+    for stream in ("poll_events", "polls"):
+        key = schemas[stream]["key_properties"]
+        merged[stream] = by_key([r for run in runs for r in run.records[stream]], key)
+    nps_polls = {
+        (p["guide_id"], p["id"]): p["question"]
+        for p in merged["polls"].values()
+        if (p.get("attributes") or {}).get("type") == "NPSRating"
+    }
+    latest = {}
+    for event in merged["poll_events"].values():
+        poll = (event["guide_id"], event["poll_id"])
+        answer = str(event.get("poll_response"))
+        if poll not in nps_polls or not answer.isdigit():
+            continue
+        who = (*poll, event["visitor_id"])
+        if who not in latest or event["browser_time"] > latest[who][0]:
+            latest[who] = (event["browser_time"], int(answer))
+    expected = {}
+    for (guide, poll, _), (_, score) in latest.items():
+        counts = expected.setdefault((guide, poll), Counter())
+        counts["respondents"] += 1
+        counts["promoters" if score >= 9 else "passives" if score >= 7 else "detractors"] += 1
+    got = postgres.rows(readme_nps_query())
+    assert got, "the NPS example found no NPS poll answered"
+    assert {(r["guide_id"], r["poll_id"]) for r in got} == set(expected)
+    for row in got:
+        counts = expected[(row["guide_id"], row["poll_id"])]
+        assert row["question"] == nps_polls[(row["guide_id"], row["poll_id"])]
+        assert {k: row[k] for k in ("respondents", "promoters", "passives", "detractors")} == {
+            k: counts[k] for k in ("respondents", "promoters", "passives", "detractors")
+        }
+        nps = 100 * (counts["promoters"] - counts["detractors"]) / counts["respondents"]
+        assert abs(float(row["nps"]) - nps) <= 0.05
+    return got
+
+
 def test_full_then_incremental_load_of_every_stream(postgres, tmp_path):
     target = [tool("target-postgres", "target-postgres")]
     target_config = postgres.target_config(SCHEMA, **TARGET_SETTINGS)
@@ -255,6 +305,7 @@ def test_full_then_incremental_load_of_every_stream(postgres, tmp_path):
         }
         after = check_load(postgres, fake, config, streams, schemas, [first, second])
         touched = check_incremental(postgres, streams, schemas, catalog, first, second)
+        nps = check_nps_example(postgres, [first, second], schemas)
 
     # The second load wrote a small part of the tables, and added rows.
     assert 0 < sum(touched.values()) < sum(after.values()) / 2
@@ -264,3 +315,4 @@ def test_full_then_incremental_load_of_every_stream(postgres, tmp_path):
     }
     print(f"\nrows after the full load: {full}\nafter the incremental load: {after}")
     print(f"rows the incremental load wrote: {touched}\naccount_id = '': {empty}")
+    print(f"the README's NPS example: {nps}")
