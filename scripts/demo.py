@@ -85,8 +85,8 @@ def main():
         print(f"Singer messages: {DEMO / 'output.jsonl'} and {DEMO / 'output-incremental.jsonl'}")
         print(f"state after the first run: {state_file}; tap logs: {DEMO / 'tap.log'}")
         print(
-            "the incremental run re-reads only the last day of events (late data), "
-            "rows without a date, and new activity"
+            "the incremental run re-reads only the last day of events and history (late "
+            "data), entity rows dated at the bookmark (ties) or not at all, and new activity"
         )
 
 
