@@ -7,7 +7,7 @@ from typing import Optional
 
 from .client import PendoClient
 from .errors import PendoError
-from .items import ReadContext
+from .items import OfOneStream, ReadContext
 from .pager import path_value
 from .streams import StreamDef
 from .timefmt import ms_to_rfc3339
@@ -47,21 +47,10 @@ class DocumentScope:
 
 
 @dataclass(frozen=True, eq=False)
-class DocumentUnit:
+class DocumentUnit(OfOneStream):
     """The one request of a document stream."""
 
     scope: DocumentScope
-
-    @property
-    def stream(self) -> str:
-        return self.scope.stream.name
-
-    @property
-    def streams(self) -> tuple:
-        return (self.stream,)
-
-    informs = streams
-    position_of = None  # its rows are written all at once: its end is its only resume point
 
 
 def fetch_document(client: PendoClient, stream: StreamDef):

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from . import aggregation as agg
 from .entities import passed
 from .errors import PendoError
-from .items import ReadContext, Spawn
+from .items import OfOneStream, ReadContext, Spawn
 from .pager import path_value
 from .streams import StreamDef
 from .timefmt import DAY_MS, MINUTE_MS, ms_to_rfc3339
@@ -128,23 +128,12 @@ class HistoryScope:
 
 
 @dataclass(frozen=True, eq=False)
-class HistoryDay:
+class HistoryDay(OfOneStream):
     """One visitor's history in the 24 hours from `day_ms`."""
 
     scope: HistoryScope
     visitor_id: str
     day_ms: int
-
-    @property
-    def stream(self) -> str:
-        return self.scope.stream.name
-
-    @property
-    def streams(self) -> tuple:
-        return (self.stream,)
-
-    informs = streams
-    position_of = None  # its rows are written all at once: its end is its only resume point
 
 
 def read_history_day(ctx: ReadContext, unit: HistoryDay) -> Iterator:

@@ -16,6 +16,30 @@ class ReadContext:
     client: PendoClient
 
 
+class OfOneStream:
+    """A unit whose rows are all of its scope's stream (a window, a history day, a document).
+
+    `position_of(row)` says where a row lies in the unit's order, for a STATE that
+    claims part of it; None: the unit's rows are written all at once, and its end is
+    its only resume point."""
+
+    position_of = None
+
+    @property
+    def stream(self) -> str:
+        return self.scope.stream.name
+
+    @property
+    def streams(self) -> tuple:
+        """The streams whose rows this unit reads."""
+        return (self.stream,)
+
+    @property
+    def informs(self) -> tuple:
+        """The streams whose books follow this unit."""
+        return self.streams
+
+
 @dataclass(frozen=True)
 class StreamRow:
     """A row of `stream`, from a unit that serves several streams (a shared listing), and the

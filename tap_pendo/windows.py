@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import aggregation as agg
-from .items import ReadContext, Spawn
+from .items import OfOneStream, ReadContext, Spawn
 from .pager import WalkEnd, keyset_rows, position_of
 from .streams import StreamDef, period_field
 from .timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339
@@ -143,7 +143,7 @@ class WindowScope:
 
 
 @dataclass(frozen=True, eq=False)
-class Window:
+class Window(OfOneStream):
     """One window: `first_ms` is the timeSeries' `first`; `last_ms` its `last` (hourRange),
     or None for the one day that contains `first_ms` (dayRange)."""
 
@@ -153,16 +153,6 @@ class Window:
     last_ms: Optional[int] = None
     at_noon: bool = False  # a local noon: the day's start is known, the windows planned
     final: bool = False  # asked at the upper bound's last instant: nothing follows
-
-    @property
-    def stream(self) -> str:
-        return self.scope.stream.name
-
-    @property
-    def streams(self) -> tuple:
-        return (self.stream,)
-
-    informs = streams
 
     def position_of(self, row: dict) -> list:
         """Where a row of this window lies, in its keyset order."""
