@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from tests.fake import nested_keys
 from tests.fake_pendo.dataset import DEFAULT_APP, Dataset
 from tests.fake_pendo.periods import HOUR_MS, add_periods, period_start, period_starts
 
@@ -602,16 +603,6 @@ SEGMENT_FIELDS = {"id", "name", "shared", "createdAt", "createdByUser", "lastUpd
                   "lastUpdatedByUser", "pipeline", "dirty"}  # fmt: skip
 REPORT_FIELDS = {"id", "name", "kind", "level", "shared", "scope", "definition", "createdAt",
                  "createdByUser", "lastUpdatedAt", "lastUpdatedByUser", "lastRunAt"}  # fmt: skip
-
-
-def nested_keys(value):
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from nested_keys(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from nested_keys(item)
 
 
 @pytest.mark.parametrize("scale", [1, 0.05, 2])

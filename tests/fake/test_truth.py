@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 
+from tests.fake import nested_keys
 from tests.fake_pendo.dataset import DEFAULT_APP, Dataset
 from tests.fake_pendo.periods import HOUR_MS, add_periods, period_field, period_start
 from tests.fake_pendo.truth import (
@@ -565,8 +566,8 @@ def test_segments_and_reports_keep_their_query_verbatim(dataset, records, stream
             assert record[name] == (None if value is None else rfc3339(value))
         assert record["created_by_user"]["user_type"] == row["createdByUser"]["userType"]
         outside = {k: v for k, v in record.items() if k != query}
-        assert not camel.search(repr(sorted(keys_of(outside))))
-    assert any(camel.search(repr(sorted(keys_of(r[query])))) for r in found)
+        assert not camel.search(repr(sorted(nested_keys(outside))))
+    assert any(camel.search(repr(sorted(nested_keys(r[query])))) for r in found)
     if stream == "reports":
         assert any(r["last_run_at"] is None for r in found)
 
@@ -574,16 +575,6 @@ def test_segments_and_reports_keep_their_query_verbatim(dataset, records, stream
 def snake_to_camel(name):
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
-
-
-def keys_of(value):
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from keys_of(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from keys_of(item)
 
 
 @pytest.mark.parametrize("stream", ["segments", "reports"])
