@@ -157,3 +157,31 @@ def by_key(records, key_properties) -> dict:
 def _write(path: Path, value) -> str:
     path.write_text(json.dumps(value))
     return str(path)
+
+
+def pinned_clock_env(fake) -> dict:
+    """Environment that sets the tap's clock to the fake's, earlier or later than the real
+    one: a fake pinned to a date in the past (`FakePendo(start_ms=...)`) has its tap run
+    then too, so that the result does not depend on the day the tests run."""
+    offset = int((fake.dataset.now_ms / 1000) - time.time())
+    if abs(offset) < 60:
+        return {}
+    assert FAKETIME_LIBS, "libfaketime is missing: `make test` installs the faketime package"
+    return {"LD_PRELOAD": FAKETIME_LIBS[0], "FAKETIME": f"{offset:+d}"}
+
+
+def assert_same_records(what: str, got: list, expected: list, key_properties) -> None:
+    """`got` holds every record of `expected` exactly once (by key), with its values, and
+    nothing else; the message counts (and shows a few) missing, extra and changed keys."""
+    mine = by_key(got, key_properties)
+    theirs = by_key(expected, key_properties)
+    twice = len(got) - len(mine)
+    missing = [k for k in theirs if k not in mine]
+    extra = [k for k in mine if k not in theirs]
+    changed = [k for k in theirs if k in mine and mine[k] != theirs[k]]
+    assert not (twice or missing or extra or changed), (
+        f"{what}: {len(got)} records for {len(theirs)} expected; {twice} keys emitted twice, "
+        f"{len(missing)} missing (e.g. {missing[:2]}), {len(extra)} extra (e.g. {extra[:2]}), "
+        f"{len(changed)} with other values "
+        f"(e.g. {[(mine[k], theirs[k]) for k in changed[:1]]})"
+    )
