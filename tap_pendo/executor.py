@@ -19,6 +19,7 @@ at once, and writes what they read.
 
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ READERS = {
 BATCH_ROWS = 500  # rows per hand-over: a few hundred KB at most
 SLOTS_PER_UNIT = 8  # batches a unit may have waiting for its turn
 THROTTLE_UNITS_PER_WORKER = 16  # spawned units queued per worker before spawning waits
+STATE_SECONDS = 1.0  # at most one STATE a second while streams are under way
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class Executor:
         # Unbounded: every batch in it holds one of its unit's slots.
         self._out: queue.Queue = queue.Queue()
         self._throttle = THROTTLE_UNITS_PER_WORKER * workers
+        self._failure: Optional[BaseException] = None
         self._workers = [
             threading.Thread(target=self._worker, name=f"worker-{i}", daemon=True)
             for i in range(workers)
@@ -159,20 +162,30 @@ class Executor:
         bookmarks = state.setdefault("bookmarks", {})
         for worker in self._workers:
             worker.start()
+        last_state = time.monotonic()
+        moved = False
         try:
             while not all(book.finished for book in self._books.values()):
-                moved = self._handle(self._out.get())
-                while True:  # whatever else is ready goes under the same STATE
+                finished = sum(book.finished for book in self._books.values())
+                moved |= self._handle(self._out.get())
+                while self._failure is None:  # what else is ready goes under the same STATE
                     try:
                         moved |= self._handle(self._out.get_nowait())
                     except queue.Empty:
                         break
-                if moved:
+                if self._failure is not None:
+                    # What was written before the failure is claimed, then the run ends.
+                    if moved:
+                        self._checkpoint(state, bookmarks)
+                    raise self._failure
+                # A STATE when a stream finishes, else at most every STATE_SECONDS.
+                done = sum(book.finished for book in self._books.values()) > finished
+                if moved and (done or time.monotonic() - last_state >= STATE_SECONDS):
                     self._checkpoint(state, bookmarks)
+                    last_state, moved = time.monotonic(), False
         finally:
             self._work.close()
-        state["currently_syncing"] = None
-        self._writer.state(state)
+        self._checkpoint(state, bookmarks)  # every stream finished: currently_syncing is None
         return state
 
     def _handle(self, item) -> bool:
@@ -187,7 +200,8 @@ class Executor:
             self._books[item.stream].on_spawn(item)
             return True
         if kind is UnitFailed:
-            raise item.error
+            self._failure = item.error
+            return False
         for stream in item.unit.informs:
             if stream in item.unit.streams:
                 for ready in self._lanes[stream].accept(item.unit, item, ends=True):

@@ -47,7 +47,7 @@ class RecordPlan:
         elif stream.verbatim_document:
             self.convert = self._document
         else:
-            self.convert = self._mapper
+            self.convert = self._mapper.map
 
     def _entry(self, raw_name: str):
         column = snake(raw_name)

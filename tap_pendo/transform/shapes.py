@@ -48,6 +48,10 @@ class ShapeMapper:
         self._entries: dict = {}
         self._compiled: dict = {}
         self._seen: dict = {}  # key shape -> rows of it mapped without compiling
+        # The last compiled shape of each length: rows of one source come in a few shapes,
+        # and a tuple comparison is cheaper than hashing every key of a new row.
+        self._by_length: dict = {}
+        self.map = self._make_map()
 
     def entry(self, name: str) -> Optional[Entry]:
         """The memoized entry of one input name."""
@@ -57,7 +61,24 @@ class ShapeMapper:
         return entry
 
     def __call__(self, row: dict) -> dict:
-        keys = tuple(row)
+        return self.map(row)
+
+    def _make_map(self) -> Callable:
+        """The mapping as a closure: the fastest call for the hot loop."""
+        by_length = self._by_length
+        find = self._find
+
+        def map_row(row: dict) -> dict:
+            keys = tuple(row)
+            last = by_length.get(len(keys))
+            if last is not None and last[0] == keys:
+                return last[1](row)
+            return find(keys)(row)
+
+        return map_row
+
+    def _find(self, keys: tuple) -> Callable:
+        """The function that maps rows of this shape: compiled once the shape recurs."""
         compiled = self._compiled.get(keys)
         if compiled is None:
             # Compiling costs as much as mapping a hundred rows: only for shapes that recur.
@@ -66,9 +87,10 @@ class ShapeMapper:
                 if len(self._seen) > MAX_SEEN_SHAPES:
                     self._seen.clear()
                 self._seen[keys] = seen
-                return self.plainly(row)
+                return self.plainly
             compiled = self._compile(keys)
-        return compiled(row)
+        self._by_length[len(keys)] = (keys, compiled)
+        return compiled
 
     def _compile(self, keys: tuple) -> Callable:
         if len(self._compiled) >= MAX_ROW_SHAPES or not keys:
