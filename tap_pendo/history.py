@@ -35,7 +35,7 @@ class HistoryScope:
 
     stream: StreamDef
     range_start_ms: int  # the first 24-hour slice starts here
-    range_end_ms: int  # no slice starts at or after it
+    range_end_ms: int  # no slice starts at or after it, and no item is written from it on
     bookmark_ms: Optional[int]  # where the last finished run started
     run_started_ms: int  # the bookmark once the run is over
     position: Optional[list]  # the last visitor an interrupted run finished
@@ -86,7 +86,9 @@ class HistoryScope:
         """History items as rows with their visitor and modifiedTs.
 
         Items of the lookback day are written again: Pendo's history arrives
-        hours late, so an item older than the bookmark can be new to us.
+        hours late, so an item older than the bookmark can be new to us. A slice
+        can reach past the range's end (end_date, or the start of the run): its
+        items from there on belong to a later run.
         """
         for item in items:
             if not isinstance(item, dict):
@@ -95,6 +97,9 @@ class HistoryScope:
                     "expected"
                 )
             if self.app_ids and item.get("appId") not in self.app_ids:
+                continue
+            ts = optional_ms(item.get("ts"))
+            if ts is not None and ts >= self.range_end_ms:
                 continue
             moments = [optional_ms(item.get("ts")), optional_ms(item.get("lastTs"))]
             modified = max((m for m in moments if m is not None), default=None)
