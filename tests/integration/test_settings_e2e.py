@@ -258,11 +258,6 @@ def test_request_timeout_is_applied_to_each_try(tmp_path):
 # --------------------------------------------------------------------------- end_date
 
 
-@pytest.mark.xfail(
-    reason="visitor_history emits items at or after end_date: the last 24-hour slice is "
-    "written whole (the contract: history items before end_date)",
-    strict=True,
-)
 def test_end_date_bounds_visitor_history(fake, catalog, tmp_path):
     start = fake.dataset.now_ms - 5 * DAY_MS
     end = start + 2 * DAY_MS + 5 * HOUR_MS
