@@ -7,7 +7,7 @@ from typing import Optional
 
 from .client import PendoClient
 from .errors import PendoError
-from .items import OfOneStream, ReadContext
+from .items import OfOneStream, ReadContext, UnitEnd
 from .pager import path_value
 from .streams import StreamDef
 from .timefmt import ms_to_rfc3339
@@ -67,12 +67,13 @@ def fetch_document(client: PendoClient, stream: StreamDef):
 
 
 def read_document(ctx: ReadContext, unit: DocumentUnit) -> Iterator:
-    """The document as one row, or its wanted items; returns the newest item's date."""
+    """The document as one row, or its wanted items; last, the newest item's date."""
     scope = unit.scope
     document = fetch_document(ctx.client, scope.stream)
     if scope.stream.verbatim_document:
         yield document
-        return None
+        yield UnitEnd()
+        return
     newest = None
     for item in document:
         if not isinstance(item, dict):
@@ -85,4 +86,4 @@ def read_document(ctx: ReadContext, unit: DocumentUnit) -> Iterator:
             moment = optional_ms(path_value(item, scope.stream.replication_path))
             if moment is not None and (newest is None or moment > newest):
                 newest = moment
-    return newest
+    yield UnitEnd(newest)

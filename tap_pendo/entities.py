@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import aggregation as agg
-from .items import ReadContext, StreamRow
+from .items import ReadContext, StreamRow, UnitEnd
 from .pager import WalkEnd, keyset_rows, path_value, position_of
 from .streams import Listing, StreamDef
 from .timefmt import ms_to_rfc3339
@@ -134,7 +134,7 @@ class ListingUnit:
 
 
 def read_listing(ctx: ReadContext, unit: ListingUnit) -> Iterator:
-    """The listing's rows, for each consumer; returns the walk's WalkEnd."""
+    """The listing's rows, for each consumer; last, the walk's end."""
     source = agg.source_step(unit.listing.source, unit.params)
     walk = keyset_rows(
         ctx.client,
@@ -147,14 +147,17 @@ def read_listing(ctx: ReadContext, unit: ListingUnit) -> Iterator:
         "listing" if len(unit.consumers) > 1 else "",
     )
     if unit.plain:
-        return (yield from walk)
+        end = yield from walk
+        yield UnitEnd(end)
+        return
     order = unit.listing.order
     while True:
         try:
             item = next(walk)
         except StopIteration as stop:
             end: WalkEnd = stop.value
-            return end
+            yield UnitEnd(end)
+            return
         if type(item) is not dict:
             yield item
             continue

@@ -30,7 +30,7 @@ import orjson
 from .documents import DocumentUnit, read_document
 from .entities import ListingUnit, read_listing
 from .history import HistoryDay, read_history_day
-from .items import ReadContext, Spawn, StreamRow
+from .items import ReadContext, Spawn, StreamRow, UnitEnd
 from .lanes import Lane
 from .output import SingerWriter, record_prefix
 from .pager import PageEnd
@@ -266,10 +266,9 @@ class Executor:
         prefix = record_prefix(stream, ms_to_rfc3339(now_ms()))
         lines: list = []
         append = lines.append
-        outcome: list = []
-        item = None
+        result = item = None
         try:
-            for item in _returning(READERS[type(unit)](self._ctx, unit), outcome):
+            for item in READERS[type(unit)](self._ctx, unit):
                 if type(item) is dict:
                     append(prefix + dumps(convert(item)) + b"}\n")
                     if len(lines) >= batch_rows:
@@ -286,6 +285,8 @@ class Executor:
                     prefix = record_prefix(stream, ms_to_rfc3339(now_ms()))
                 elif type(item) is Spawn:
                     self._spawn(item)
+                elif type(item) is UnitEnd:
+                    result = item.result
                 else:
                     raise TypeError(f"a reader yielded {item!r}")
         except Unconvertible:
@@ -293,7 +294,7 @@ class Executor:
         if lines:
             hand.over(stream, lines, None)
         hand.flush()
-        return outcome[0] if outcome else None
+        return result
 
     def _spawn(self, spawn: Spawn) -> None:
         if spawn.throttled:
@@ -361,8 +362,3 @@ class _Hand:
     def _put(self, stream: str, lines: bytes, count: int, position) -> None:
         self._slots.acquire()
         self._out.put(Records(stream, self._unit, lines, count, position, self._slots))
-
-
-def _returning(generator, outcome: list):
-    """`generator`'s items; its return value is appended to `outcome`."""
-    outcome.append((yield from generator))

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from . import aggregation as agg
 from .entities import passed
 from .errors import PendoError
-from .items import OfOneStream, ReadContext, Spawn
+from .items import OfOneStream, ReadContext, Spawn, UnitEnd
 from .pager import path_value
 from .streams import StreamDef
 from .timefmt import DAY_MS, MINUTE_MS, ms_to_rfc3339
@@ -151,3 +151,4 @@ def read_history_day(ctx: ReadContext, unit: HistoryDay) -> Iterator:
             f"was expected from {path}: check api_url or the region"
         )
     yield from unit.scope.rows(unit.visitor_id, items)
+    yield UnitEnd()

@@ -63,3 +63,11 @@ class Spawn:
     group: Any
     units: tuple
     throttled: bool = False
+
+
+@dataclass(frozen=True)
+class UnitEnd:
+    """A reader's last item: what its unit's books need to know of how it ended (a walk's
+    end position, a document's newest date)."""
+
+    result: Any = None

@@ -31,37 +31,43 @@ def ms_to_rfc3339(ms: int) -> str:
     return date_text(day) + CLOCK_TEXT[in_day // MINUTE_MS] + SECONDS_TEXT[in_day % MINUTE_MS]
 
 
-class TimeTexts:
-    """The RFC3339 texts of one stream's times, remembered: the times of a sync share
-    their minutes (a minute's text is made from its day's, remembered too, and a table
-    of the clock), the seconds come from a table, and period starts repeat row after
-    row. Each compiled transform owns one (transform.shapes inlines the lookups),
-    bounded so that memory stays flat."""
+class _MinuteTexts(dict):
+    """Minute (`ms // 60000`) -> `'2018-12-02T05:07:'`, made on first use from the day's
+    text (remembered too) and a table of the clock; bounded."""
 
     MAX_MINUTES = 200_000
-    MAX_REPEATED = 4096
 
     def __init__(self):
-        self.minutes: dict = {}  # minute -> `'2018-12-02T05:07:'`
+        super().__init__()
         self.days: dict = {}  # day -> `'2018-12-02'`
-        self.repeated: dict = {}  # ms -> full text, for values that repeat
 
-    def minute(self, minute: int) -> str:
-        """The text of a minute (`ms // 60000`), remembered."""
-        if len(self.minutes) > self.MAX_MINUTES:
-            self.minutes.clear()
+    def __missing__(self, minute: int) -> str:
+        if len(self) > self.MAX_MINUTES:
+            self.clear()
             self.days.clear()
         day, in_day = divmod(minute, 1440)
         day_text = self.days.get(day)
         if day_text is None:
             day_text = self.days[day] = date_text(day)
-        text = self.minutes[minute] = day_text + CLOCK_TEXT[in_day]
+        text = self[minute] = day_text + CLOCK_TEXT[in_day]
         return text
+
+
+class TimeTexts:
+    """The RFC3339 texts of one stream's times, remembered: the times of a sync share
+    their minutes, the seconds come from a table, and period starts repeat row after
+    row. Each compiled transform owns one (transform.shapes inlines the lookups), bounded
+    so that memory stays flat."""
+
+    MAX_REPEATED = 4096
+
+    def __init__(self):
+        self.minutes = _MinuteTexts()
+        self.repeated: dict = {}  # ms -> full text, for values that repeat
 
     def text(self, ms: int) -> str:
         """ms_to_rfc3339, through the remembered minutes."""
-        minute = ms // MINUTE_MS
-        return (self.minutes.get(minute) or self.minute(minute)) + SECONDS_TEXT[ms % MINUTE_MS]
+        return self.minutes[ms // MINUTE_MS] + SECONDS_TEXT[ms % MINUTE_MS]
 
     def repeating(self, ms: int) -> str:
         """ms_to_rfc3339 for values that repeat row after row (period starts)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import aggregation as agg
-from .items import OfOneStream, ReadContext, Spawn
+from .items import OfOneStream, ReadContext, Spawn, UnitEnd
 from .pager import WalkEnd, keyset_rows, position_of
 from .streams import StreamDef, period_field
 from .timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339
@@ -173,7 +173,8 @@ class Window(OfOneStream):
 
 
 def read_window(ctx: ReadContext, window: Window) -> Iterator:
-    """A window's rows; then the windows that follow it, if its answer decides them."""
+    """A window's rows; then the windows that follow it, if its answer decides them; last,
+    the walk's end."""
     scope = window.scope
     source = agg.source_step(scope.stream.source, scope.params, window.time_series())
     end = yield from keyset_rows(
@@ -189,4 +190,4 @@ def read_window(ctx: ReadContext, window: Window) -> Iterator:
     following = scope.following(window, end)
     if following:
         yield Spawn(window.stream, window.index, following)
-    return end
+    yield UnitEnd(end)
