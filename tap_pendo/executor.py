@@ -263,7 +263,7 @@ class Executor:
         # A unit without positions (a history day, a document) hands its rows over whole.
         batch_rows = BATCH_ROWS if unit.position_of is not None else float("inf")
         hand = _Hand(self._out, unit)
-        prefix = record_prefix(stream, ms_to_rfc3339(now_ms()))
+        prefix = hand.prefix(stream)
         lines: list = []
         append = lines.append
         result = item = None
@@ -282,7 +282,7 @@ class Executor:
                     hand.other(item, self._transforms)
                 elif type(item) is PageEnd:
                     hand.page_end(item.position)
-                    prefix = record_prefix(stream, ms_to_rfc3339(now_ms()))
+                    prefix = hand.prefix(stream)
                 elif type(item) is Spawn:
                     self._spawn(item)
                 elif type(item) is UnitEnd:
@@ -306,7 +306,8 @@ class Executor:
 
 class _Hand:
     """One unit's hand-over to the executor's thread: batches of lines per stream, each
-    claiming a slot of the unit (a worker waits while its unit has no free slot)."""
+    claiming a slot of the unit (a worker waits while its unit has no free slot); and the
+    RECORD prefixes of the page being read (its time_extracted)."""
 
     def __init__(self, out: queue.Queue, unit):
         self._out = out
@@ -316,6 +317,13 @@ class _Hand:
         self._others: dict = {}  # stream -> [lines, position of the last row]
         self._prefixes: dict = {}
         self._extracted = ms_to_rfc3339(now_ms())
+
+    def prefix(self, stream: str) -> bytes:
+        """The start of a RECORD line of `stream`, read now (this page)."""
+        prefix = self._prefixes.get(stream)
+        if prefix is None:
+            prefix = self._prefixes[stream] = record_prefix(stream, self._extracted)
+        return prefix
 
     def over(self, stream: str, lines: list, last_row: Optional[dict]) -> None:
         """Hand lines over; their position is the last row's, or the page end's to come."""
@@ -341,11 +349,8 @@ class _Hand:
             record = transform.convert(item.row)
         except Unconvertible:
             transform.explain(item.row)
-        prefix = self._prefixes.get(item.stream)
-        if prefix is None:
-            prefix = self._prefixes[item.stream] = record_prefix(item.stream, self._extracted)
         pending = self._others.setdefault(item.stream, [[], None])
-        pending[0].append(prefix + orjson.dumps(record) + b"}\n")
+        pending[0].append(self.prefix(item.stream) + orjson.dumps(record) + b"}\n")
         pending[1] = item.position
         if len(pending[0]) >= BATCH_ROWS:
             self._put(item.stream, b"".join(pending[0]), len(pending[0]), pending[1])

@@ -80,21 +80,20 @@ class Plan:
 def build_plan(config: Config, state: dict, streams: list, sync_start_ms: int) -> Plan:
     """The plan of a run of `streams` (StreamDefs, in run order) from `state`."""
     plans = tuple(StreamPlan(s, _scope(config, state, s, sync_start_ms)) for s in streams)
-    units = []
-    listings: dict = {}
+    consumers: dict = {}  # listing -> the scopes of the streams that ride on it
     for stream_plan in plans:
-        scope = stream_plan.scope
-        if isinstance(scope, (EntityScope, HistoryScope)):
-            listings.setdefault(stream_plan.stream.listing, []).append(scope)
-            if len(listings[stream_plan.stream.listing]) == 1:
-                units.append(stream_plan.stream.listing)  # its place in the run order
+        if stream_plan.stream.listing is not None:
+            consumers.setdefault(stream_plan.stream.listing, []).append(stream_plan.scope)
+    units = []
+    for stream_plan in plans:
+        listing, scope = stream_plan.stream.listing, stream_plan.scope
+        if listing is not None:
+            if consumers[listing][0] is scope:  # a listing runs where its first stream would
+                units.append(_listing_unit(config, listing, consumers[listing]))
         elif isinstance(scope, WindowScope):
             units.extend(scope.first_windows())
         else:
             units.append(DocumentUnit(scope))
-    units = [
-        _listing_unit(config, unit, listings[unit]) if unit in listings else unit for unit in units
-    ]
     return Plan(config, sync_start_ms, plans, tuple(units))
 
 
@@ -131,9 +130,12 @@ def _upper(config: Config, sync_start_ms: int) -> int:
     return sync_start_ms if config.end_ms is None else min(config.end_ms, sync_start_ms)
 
 
-def _lookback_ms(config: Config) -> int:
-    """How far before the bookmark a run reads again: late data arrives for a day."""
-    return max(LATE_DATA_MS, config.lookback_days * DAY_MS)
+def _reread_from(config: Config, bookmark) -> int:
+    """Where a run reads from: start_date, or the bookmark less the lookback (late data
+    arrives for a day, or lookback_window days when that is longer)."""
+    if bookmark is None:
+        return config.start_ms
+    return max(config.start_ms, bookmark - max(LATE_DATA_MS, config.lookback_days * DAY_MS))
 
 
 def _window_scope(config: Config, state: dict, stream: StreamDef, sync_start_ms: int):
@@ -143,10 +145,8 @@ def _window_scope(config: Config, state: dict, stream: StreamDef, sync_start_ms:
     if resume_at:
         lower = parse_datetime_ms(resume_at)
         position = bookmark_value(state, stream, "after")
-    elif bookmark is not None:
-        lower = max(config.start_ms, bookmark - _lookback_ms(config))
     else:
-        lower = config.start_ms
+        lower = _reread_from(config, bookmark)
     return WindowScope(
         stream=stream,
         period=config.period,
@@ -165,15 +165,10 @@ def _window_scope(config: Config, state: dict, stream: StreamDef, sync_start_ms:
 def _history_scope(config: Config, state: dict, stream: StreamDef, sync_start_ms: int):
     bookmark = bookmark_ms(state, stream, config.period)
     run_started = bookmark_value(state, stream, "run_started")
-    low = (
-        config.start_ms
-        if bookmark is None
-        else max(config.start_ms, bookmark - _lookback_ms(config))
-    )
     high = _upper(config, sync_start_ms)
     return HistoryScope(
         stream=stream,
-        range_start_ms=max(low, sync_start_ms - HISTORY_KEPT_MS),
+        range_start_ms=max(_reread_from(config, bookmark), sync_start_ms - HISTORY_KEPT_MS),
         range_end_ms=high,
         bookmark_ms=bookmark,
         # A resumed run keeps the first attempt's start, so the bookmark never
