@@ -7,7 +7,7 @@ from typing import Optional
 
 from .client import PendoClient
 from .errors import PendoError
-from .items import OfOneStream, ReadContext, UnitEnd
+from .items import OfOneStream, ReadContext, SinceBookmark, UnitEnd
 from .pager import path_value
 from .streams import StreamDef
 from .timefmt import ms_to_rfc3339
@@ -15,7 +15,7 @@ from .transform import optional_ms
 
 
 @dataclass(frozen=True)
-class DocumentScope:
+class DocumentScope(SinceBookmark):
     """Which items of a listed document this run writes, and its bookmark."""
 
     stream: StreamDef
@@ -23,15 +23,6 @@ class DocumentScope:
     bookmark_ms: Optional[int]
     start_ms: int
     sync_start_ms: int
-
-    @property
-    def since_ms(self) -> int:
-        return self.start_ms if self.bookmark_ms is None else self.bookmark_ms
-
-    def wants(self, item: dict) -> bool:
-        """Items without a date, and items dated at or after the bookmark (ties included)."""
-        moment = optional_ms(path_value(item, self.stream.replication_path))
-        return moment is None or moment >= self.since_ms
 
     def finished(self, newest: Optional[int]) -> Optional[dict]:
         """The bookmark after a run that wrote items up to `newest`; None: full table."""

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import aggregation as agg
-from .items import ReadContext, StreamRow, UnitEnd
-from .pager import WalkEnd, keyset_rows, path_value, position_of
+from .items import ReadContext, SinceBookmark, StreamRow, UnitEnd
+from .pager import WalkEnd, keyset_rows, position_of
 from .streams import Listing, StreamDef
 from .timefmt import ms_to_rfc3339
 from .transform import optional_ms
@@ -25,7 +25,7 @@ def passed(position: list, done: Optional[list]) -> bool:
 
 
 @dataclass(frozen=True)
-class EntityScope:
+class EntityScope(SinceBookmark):
     """Which rows of an entity stream this run writes, and how its bookmark moves."""
 
     stream: StreamDef
@@ -36,19 +36,9 @@ class EntityScope:
     sync_start_ms: int
 
     @property
-    def since_ms(self) -> int:
-        return self.start_ms if self.bookmark_ms is None else self.bookmark_ms
-
-    @property
     def where(self) -> str:
-        """Rows without a date (which cannot be tracked, so are always read), and rows dated
-        at or after the bookmark: rows that share its value are read again, never skipped."""
+        """`wants`, as Pendo's filter."""
         return agg.unset_or_since(self.stream.replication_path, self.since_ms)
-
-    def wants(self, row: dict) -> bool:
-        """`where`, evaluated here, for rows that a shared listing read for another stream."""
-        moment = optional_ms(path_value(row, self.stream.replication_path))
-        return moment is None or moment >= self.since_ms
 
     def take(self, row: dict, position: list) -> Iterator:
         """This stream's rows in one row of a shared listing."""

@@ -6,6 +6,8 @@ from typing import Any
 
 from .client import PendoClient
 from .config import Config
+from .pager import path_value
+from .transform import optional_ms
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,21 @@ class OfOneStream:
     def informs(self) -> tuple:
         """The streams whose books follow this unit."""
         return self.streams
+
+
+class SinceBookmark:
+    """Rows of a dated stream that a run writes: those dated at or after the bookmark
+    (start_date on a first run), ties with it included, and those without a date, which
+    cannot be tracked and so are always written. For scopes with `stream`, `bookmark_ms`
+    and `start_ms`."""
+
+    @property
+    def since_ms(self) -> int:
+        return self.start_ms if self.bookmark_ms is None else self.bookmark_ms
+
+    def wants(self, row: dict) -> bool:
+        moment = optional_ms(path_value(row, self.stream.replication_path))
+        return moment is None or moment >= self.since_ms
 
 
 @dataclass(frozen=True)
