@@ -79,6 +79,8 @@ class ListingUnit:
     params: Optional[dict]
     record_limit: int
 
+    state_at_end = True
+
     @property
     def stream(self) -> str:
         """The stream whose rows are the plain rows of this unit (the first consumer)."""

@@ -150,6 +150,7 @@ class Executor:
         self._out: queue.Queue = queue.Queue()
         self._throttle = THROTTLE_UNITS_PER_WORKER * workers
         self._failure: Optional[BaseException] = None
+        self._unit_ended = False  # a unit that asks for a STATE of its own ended
         self._workers = [
             threading.Thread(target=self._worker, name=f"worker-{i}", daemon=True)
             for i in range(workers)
@@ -166,7 +167,6 @@ class Executor:
         moved = False
         try:
             while not all(book.finished for book in self._books.values()):
-                finished = sum(book.finished for book in self._books.values())
                 moved |= self._handle(self._out.get())
                 while self._failure is None:  # what else is ready goes under the same STATE
                     try:
@@ -178,11 +178,10 @@ class Executor:
                     if moved:
                         self._checkpoint(state, bookmarks)
                     raise self._failure
-                # A STATE when a stream finishes, else at most every STATE_SECONDS.
-                done = sum(book.finished for book in self._books.values()) > finished
-                if moved and (done or time.monotonic() - last_state >= STATE_SECONDS):
+                # A STATE once a unit that asks for one ends, else at most every STATE_SECONDS.
+                if moved and (self._unit_ended or time.monotonic() - last_state >= STATE_SECONDS):
                     self._checkpoint(state, bookmarks)
-                    last_state, moved = time.monotonic(), False
+                    last_state, moved, self._unit_ended = time.monotonic(), False, False
         finally:
             self._work.close()
         self._checkpoint(state, bookmarks)  # every stream finished: currently_syncing is None
@@ -202,6 +201,7 @@ class Executor:
         if kind is UnitFailed:
             self._failure = item.error
             return False
+        self._unit_ended |= item.unit.state_at_end
         for stream in item.unit.informs:
             if stream in item.unit.streams:
                 for ready in self._lanes[stream].accept(item.unit, item, ends=True):

@@ -140,6 +140,8 @@ class HistoryDay(OfOneStream):
     visitor_id: str
     day_ms: int
 
+    state_at_end = False  # days are many and short: their STATEs come a second apart
+
 
 def read_history_day(ctx: ReadContext, unit: HistoryDay) -> Iterator:
     """The visitor's history items of that slice, as rows."""

@@ -26,6 +26,8 @@ class OfOneStream:
     its only resume point."""
 
     position_of = None
+    # A STATE follows its end (a window, a document); a history day's, a second later.
+    state_at_end = True
 
     @property
     def stream(self) -> str:

@@ -81,11 +81,13 @@ def mid_page(stream):
 
 
 def mid_window(stream):
-    """Inside an event window that already had a page (its STATE has `window_start` and
-    `after`), and records of the window's next page read."""
+    """Inside an event window: the last STATE has the stream under way (`window_start`,
+    and `after` once a page of the window is written), and records of it were read since."""
     return (
         f"mid-window {stream}",
-        lambda r: r.bookmark(stream).get("after") is not None and r.since_state.get(stream, 0) >= 1,
+        lambda r: (
+            r.bookmark(stream).get("window_start") is not None and r.since_state.get(stream, 0) >= 1
+        ),
     )
 
 
