@@ -20,14 +20,26 @@ import pytest
 from tap_pendo.timefmt import parse_datetime_ms
 from tests.fake_pendo import FakePendo
 from tests.fake_pendo.truth import primary_key
-from tests.integration.harness import TapRun, base_config, by_key, discover, run_tap, select
+from tests.integration.harness import (
+    TapRun,
+    base_config,
+    by_key,
+    discover,
+    pinned_clock_env,
+    run_tap,
+    select,
+)
 
 NEW_STREAMS = ["guide_steps", "polls", "segments", "reports"]
 GUIDE_PARTS = ["guide_steps", "polls"]
 RK = "last_updated_at"  # the replication key and bookmark key of the four streams
 START_DATE = "2020-01-01T00:00:00Z"  # before every item: the whole of each list is read
 PAGE = 10  # guides per page: fewer than the guides that share one lastUpdatedAt, or have none
-ADVANCE_HOURS = 2  # seed 3: 7 steps, 3 polls, 6 segments and 6 reports change
+# The fake's clock is pinned, so that what changes in ADVANCE_HOURS does not depend on
+# the day the tests run: 2025-11-24 16:17 UTC, then 5 steps, 3 polls, 5 segments and 5
+# reports change in 2 hours.
+PINNED_MS = 1_764_000_000_000 + 17 * 60_000 + 123
+ADVANCE_HOURS = 2
 UNDATED_EVERY = 3  # "some-undated": every third guide, segment and report has no date
 
 
@@ -84,7 +96,7 @@ def leave_some_rows_undated(dataset) -> None:
 @pytest.fixture(scope="module", params=["dated", "some-undated"])
 def runs(request, tmp_path_factory) -> Runs:
     tmp = tmp_path_factory.mktemp("new_streams")
-    with FakePendo(seed=3) as fake:
+    with FakePendo(seed=3, start_ms=PINNED_MS) as fake:
         if request.param == "some-undated":
             leave_some_rows_undated(fake.dataset)
         config = base_config(fake, start_date=START_DATE, record_limit=PAGE)
@@ -95,7 +107,11 @@ def runs(request, tmp_path_factory) -> Runs:
             result.truth_before[stream] = fake.truth(stream, start_ms=start)
             fake.reset_log()
             result.first[stream] = run_tap(
-                fake, tmp / f"{stream}-1", config, select(catalog, [stream])
+                fake,
+                tmp / f"{stream}-1",
+                config,
+                select(catalog, [stream]),
+                env=pinned_clock_env(fake),
             ).ok()
             result.logs[stream] = fake.log
             result.second[stream] = run_tap(
@@ -104,11 +120,14 @@ def runs(request, tmp_path_factory) -> Runs:
                 config,
                 select(catalog, [stream]),
                 state=result.first[stream].state,
+                env=pinned_clock_env(fake),
             ).ok()
         # What the guides listing costs alone, and with its steps and polls riding on it.
         for name, streams in (("guides", ["guides"]), ("guides+parts", ["guides"] + GUIDE_PARTS)):
             fake.reset_log()
-            run_tap(fake, tmp / name, config, select(catalog, streams)).ok()
+            run_tap(
+                fake, tmp / name, config, select(catalog, streams), env=pinned_clock_env(fake)
+            ).ok()
             result.logs[name] = fake.log
         fake.advance(ADVANCE_HOURS)
         for stream in NEW_STREAMS:
@@ -119,6 +138,7 @@ def runs(request, tmp_path_factory) -> Runs:
                 config,
                 select(catalog, [stream]),
                 state=result.second[stream].state,
+                env=pinned_clock_env(fake),
             ).ok()
     return result
 
