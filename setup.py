@@ -2,9 +2,10 @@ from setuptools import find_packages, setup
 
 setup(
     name="tap-pendo",
-    version="0.1.0",
+    version="0.2.0",
     description="Singer tap for Pendo: accounts, visitors, features, pages, guides, "
-    "track types, their events, visitor history and metadata schemas",
+    "track types, their events, visitor history, metadata schemas, guide steps, polls, "
+    "segments and reports",
     author="tap-pendo developers",
     license="Apache-2.0",
     python_requires=">=3.9",

@@ -2,15 +2,11 @@
 (config.SETTINGS), as JSON (the shape Meltano's SDK taps print) or as a markdown table."""
 
 import json
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, metadata
 
 from .config import SETTINGS, Setting
 
 NAME = "tap-pendo"
-DESCRIPTION = (
-    "Singer tap for Pendo: accounts, visitors, features, pages, guides, track types, their "
-    "events, visitor history, metadata schemas, guide steps, polls, segments and reports"
-)
 CAPABILITIES = ("catalog", "discover", "state", "about", "properties")
 # JSON schema of each kind of setting.
 KIND_SCHEMAS = {
@@ -24,11 +20,13 @@ KIND_SCHEMAS = {
 }
 
 
-def tap_version() -> str:
+def package_metadata() -> dict:
+    """Version and summary, as setup.py declares them (one place for both)."""
     try:
-        return version(NAME)
+        found = metadata(NAME)
     except PackageNotFoundError:  # run from a checkout that was not installed
-        return "unknown"
+        return {"version": "unknown", "description": "Singer tap for Pendo"}
+    return {"version": found["Version"], "description": found["Summary"]}
 
 
 def setting_schema(setting: Setting) -> dict:
@@ -47,8 +45,7 @@ def about() -> dict:
     """The --about document."""
     return {
         "name": NAME,
-        "description": DESCRIPTION,
-        "version": tap_version(),
+        **package_metadata(),
         "capabilities": list(CAPABILITIES),
         "settings": {
             "type": "object",
