@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> None:
     for key in unknown_keys(raw_config):
         LOGGER.warning("config key '%s' is not one tap-pendo knows; it is ignored", key)
     if args.discover:
-        client = PendoClient(config)
+        client = PendoClient(config, observe=Progress().request)
         catalog = discover(config.period, fetch_metadata_docs(client))
         json.dump(catalog.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
