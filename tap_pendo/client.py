@@ -247,9 +247,9 @@ class PendoClient:
             return
         response.close()
         raise PendoError(
-            f"{self.config.host} answered {label} with {content_type or 'no content type'}, "
-            "not Pendo's JSON: check api_url or the region, and any proxy or firewall between "
-            "the tap and Pendo"
+            f"{self.config.host} answered the request for {label} with "
+            f"{content_type or 'no content type'}, not Pendo's JSON: check api_url or the "
+            "region, and any proxy or firewall between the tap and Pendo"
         )
 
     def _wait_for_rate_limit(self) -> None:

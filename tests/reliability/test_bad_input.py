@@ -346,13 +346,13 @@ CASES = {
     ),
     # A 200 that is not JSON is a proxy's or a maintenance page: the run ends at once.
     "api-html-page-200-metadata": Case(
-        r"answered metadata_accounts with text/html, not Pendo's JSON",
+        r"answered the request for metadata_accounts with text/html, not Pendo's JSON",
         r"check api_url or the region, and any proxy",
         script=on_metadata(HTML_200),
         discover=True,
     ),
     "api-html-page-200-aggregation": Case(
-        r"answered features .*with text/html, not Pendo's JSON",
+        r"answered the request for features .*with text/html, not Pendo's JSON",
         r"check api_url or the region, and any proxy",
         script=on_aggregation(HTML_200),
     ),
