@@ -8,345 +8,73 @@ whole body in memory nor more than a few seconds.
 Control endpoints under `/_fake/` (no key, never logged) let a test in another
 process read the log, reset it, move the clock, change the faults and read the
 ground truth.
+
+This module handles HTTP: the key, the faults' effect on the answer, sending,
+and the control endpoints. The `/api/` bodies are made in `endpoints.py`, the
+faults drawn in `faults.py`, the requests counted in `request_log.py`; their
+public names are importable from here too.
 """
 
 from __future__ import annotations
 
-import random
-import re
 import socket
 import struct
 import sys
 import threading
 import time
 import traceback
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Iterator
+from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from itertools import islice
 from socketserver import TCPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from .periods import HOUR_MS
-from .query import (
-    SOURCE_PARAMS,
-    QueryError,
-    parse_request,
-    request_time_series,
-    source_predicate,
+from .endpoints import (
+    BATCH_ROWS,
+    ROUTES,
+    _aggregation_facts,
+    _route,
+    aggregation_body,
+    entity_list_body,
+    history_body,
+    metadata_body,
+    run_aggregation,
+    saved_body,
+    source_rows,
 )
+from .faults import FAULT_KINDS, FIVE_XX, HTML_PAGE, Fault, Faults, FaultSettings, cut
+from .query import QueryError
+from .request_log import ENDPOINT_KINDS, SPAN_LIMIT_MS, RequestLog
+
+__all__ = [
+    "BATCH_ROWS",
+    "ENDPOINT_KINDS",
+    "FAULT_KINDS",
+    "FIVE_XX",
+    "HTML_PAGE",
+    "KEY_HEADER",
+    "ROUTES",
+    "SPAN_LIMIT_MS",
+    "Fault",
+    "FaultSettings",
+    "FakePendoServer",
+    "Faults",
+    "RequestLog",
+    "aggregation_body",
+    "cut",
+    "entity_list_body",
+    "history_body",
+    "metadata_body",
+    "run_aggregation",
+    "saved_body",
+    "source_rows",
+    "truth_settings",
+]
 
 KEY_HEADER = "x-pendo-integration-key"
-BATCH_ROWS = 2000
-ENDPOINT_KINDS = ("aggregation", "metadata", "history", "entity_list", "segment", "report", "other")
-FAULT_KINDS = ("429", "5xx", "reset", "truncate", "slow", "html")
-FIVE_XX = (500, 502, 503)
-# A request of the tap spans at most this much time of periods (the contract's limit).
-SPAN_LIMIT_MS = 25 * HOUR_MS
-# What a corporate proxy or a maintenance page answers in place of Pendo: 200, HTML.
-HTML_PAGE = b"""<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Sign in</title></head>
-<body>
-<h1>Sign in to continue</h1>
-<form method="post" action="/login">
-<label>User name <input name="username"></label>
-<label>Password <input name="password" type="password"></label>
-<button type="submit">Sign in</button>
-</form>
-</body>
-</html>
-"""
-
-# (method, path pattern, endpoint kind). The visitor id of a history call is
-# one URL-encoded path segment: an unencoded `/` in it does not match.
-ROUTES = (
-    ("POST", re.compile(r"/api/v1/aggregation"), "aggregation"),
-    ("GET", re.compile(r"/api/v1/metadata/schema/(account|visitor)"), "metadata"),
-    ("GET", re.compile(r"/api/v1/visitor/([^/]+)/history"), "history"),
-    ("GET", re.compile(r"/api/v1/(page|feature|guide|tracktype)"), "entity_list"),
-    ("GET", re.compile(r"/api/v1/segment"), "segment"),
-    ("GET", re.compile(r"/api/v1/report"), "report"),
-)
-
-
-# --------------------------------------------------------------------------
-# Faults
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FaultSettings:
-    """Probabilities of each fault per `/api/` request, and the fixed costs.
-
-    At most one fault hits a request; the probabilities add up to at most 1.
-    """
-
-    p429: float = 0.0
-    p5xx: float = 0.0
-    preset: float = 0.0
-    ptruncate: float = 0.0
-    pslow: float = 0.0
-    phtml: float = 0.0
-    slow_seconds: float = 2.0
-    retry_after: int = 1
-    latency: float = 0.0
-
-    def probabilities(self) -> tuple:
-        """(fault kind, probability) in FAULT_KINDS order."""
-        chances = (self.p429, self.p5xx, self.preset, self.ptruncate, self.pslow, self.phtml)
-        return tuple(zip(FAULT_KINDS, chances))
-
-    def check(self) -> None:
-        """ValueError unless every value is in range."""
-        chances = [p for _, p in self.probabilities()]
-        numbers = [*chances, self.slow_seconds, self.retry_after, self.latency]
-        if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers):
-            raise ValueError("fault settings are numbers")
-        if min(numbers) < 0 or max(chances) > 1 or sum(chances) > 1:
-            raise ValueError("probabilities lie in [0, 1] and add up to at most 1")
-        if not isinstance(self.retry_after, int):
-            raise ValueError("retry_after is a whole number of seconds")
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One drawn fault: its kind, the status it answers, where a cut body stops (0..1)."""
-
-    kind: str
-    status: int = 0
-    fraction: float = 0.0
-
-
-class Faults:
-    """Fault settings that change at run time, and their own seeded random stream."""
-
-    def __init__(self, seed: int, **settings: Any):
-        self._rng = random.Random(seed)
-        self._lock = threading.Lock()
-        self.settings = FaultSettings()
-        self.update(**settings)
-
-    def update(self, **changes: Any) -> FaultSettings:
-        """Change some settings; ValueError for an unknown name or a bad value."""
-        unknown = set(changes) - {f.name for f in fields(FaultSettings)}
-        if unknown:
-            raise ValueError(f"unknown fault settings: {sorted(unknown)}")
-        with self._lock:
-            settings = replace(self.settings, **changes)
-            settings.check()
-            self.settings = settings
-        return settings
-
-    def draw(self) -> Fault | None:
-        """The fault for the next request, if any."""
-        with self._lock:
-            roll = self._rng.random()
-            for kind, chance in self.settings.probabilities():
-                if roll < chance:
-                    return Fault(kind, self._rng.choice(FIVE_XX), self._rng.random())
-                roll -= chance
-        return None
-
-
-# --------------------------------------------------------------------------
-# Request log
-# --------------------------------------------------------------------------
-
-
-class RequestLog:
-    """Thread-safe counts of `/api/` requests, answers, faults and bytes sent.
-
-    For each aggregation request whose source has a valid timeSeries, the span
-    of time its periods cover is kept too (see `snapshot`, and `spans`).
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests = Counter()
-            self._sources = Counter()
-            self._statuses = Counter()
-            self._faults = Counter()
-            self._bytes = 0
-            self._spans: list = []
-
-    def request(self, kind: str, source: str | None = None, span_ms: int | None = None) -> None:
-        """One request; `span_ms` is the span of its timeSeries' periods, None without one."""
-        with self._lock:
-            self._requests[kind] += 1
-            if source:
-                self._sources[source] += 1
-            if span_ms is not None:
-                self._spans.append(span_ms)
-
-    def spans(self) -> list:
-        """The span (ms) of every timeSeries request, in the order they came."""
-        with self._lock:
-            return list(self._spans)
-
-    def answered(self, status: int) -> None:
-        with self._lock:
-            self._statuses[f"{status // 100}xx"] += 1
-
-    def fault(self, kind: str) -> None:
-        with self._lock:
-            self._faults[kind] += 1
-
-    def sent(self, nbytes: int) -> None:
-        with self._lock:
-            self._bytes += nbytes
-
-    def snapshot(self) -> dict:
-        """The counts; every endpoint kind, source, status class and fault kind is present.
-
-        `responses` counts answers by status class (injected 429 and 5xx
-        included); a reset connection has no answer and counts only as a fault.
-        `faults` counts the faults injected (a drawn cut only where a body was
-        cut, not where the request got a 400). `bytes_sent` counts response bodies.
-        `time_series` describes the aggregation requests whose source has a valid
-        timeSeries, whatever their answer: how many, the longest span of periods
-        one covered (from the start of its first period to the end of its last,
-        0 for a request that names no period), and how many spanned more than
-        25 hours.
-        """
-        with self._lock:
-            spans = self._spans
-            return {
-                "requests": {kind: self._requests[kind] for kind in ENDPOINT_KINDS},
-                "total": sum(self._requests.values()),
-                "sources": {name: self._sources[name] for name in SOURCE_PARAMS},
-                "responses": {c: self._statuses[c] for c in ("2xx", "4xx", "5xx")},
-                "faults": {kind: self._faults[kind] for kind in FAULT_KINDS},
-                "bytes_sent": self._bytes,
-                "time_series": {
-                    "requests": len(spans),
-                    "longest_span_ms": max(spans, default=0),
-                    "over_25_hours": sum(span > SPAN_LIMIT_MS for span in spans),
-                },
-            }
-
-
-# --------------------------------------------------------------------------
-# Endpoints: each returns the pieces of a JSON body, or raises QueryError (400)
-# --------------------------------------------------------------------------
-
-
-def _batches(rows: Iterable, size: int) -> Iterator[list]:
-    rows = iter(rows)
-    while batch := list(islice(rows, size)):
-        yield batch
-
-
-def aggregation_body(start_time: int, rows: Iterable) -> Iterator[bytes]:
-    """`{"startTime": ..., "results": [...]}` in pieces: a head, batches of rows, a tail.
-
-    Every piece between the head and the tail lies inside the results array.
-    """
-    yield b'{"startTime":%d,"results":[' % start_time
-    separator = b""
-    for batch in _batches(rows, BATCH_ROWS):
-        yield separator + orjson.dumps(batch)[1:-1]
-        separator = b","
-    yield b"]}"
-
-
-def source_rows(dataset: Any, query: Any, now_ms: int) -> Iterable:
-    """The rows of the query's source as Pendo sees them: its parameters applied.
-
-    Only the periods between the first activity and now reach the dataset: a
-    timeSeries from the epoch names half a million empty hours.
-    """
-    source = query.source
-    if source.time_series is None:
-        rows = dataset.entities(source.name)
-    else:
-        starts = source.time_series.starts(since_ms=dataset.first_activity_ms(), until_ms=now_ms)
-        rows = dataset.event_rows(source.name, source.time_series.period, starts)
-    predicate = source_predicate(source, dataset.account_apps)
-    return rows if predicate is None else filter(predicate, rows)
-
-
-def run_aggregation(dataset: Any, raw_body: bytes) -> Iterator[bytes]:
-    """Validate and run an aggregation request; its answer in pieces.
-
-    `startTime` is the start of the request's first period for a source with
-    a timeSeries (rows or none), the clock for the others.
-    """
-    try:
-        body = orjson.loads(raw_body)
-    except orjson.JSONDecodeError as exc:
-        raise QueryError("the request body is not JSON") from exc
-    now_ms = dataset.now_ms
-    query = parse_request(body, tz=dataset.tz, now_ms=now_ms, default_app=dataset.default_app)
-    series = query.source.time_series
-    start_time = now_ms if series is None else series.lo
-    return aggregation_body(start_time, query.run(source_rows(dataset, query, now_ms)))
-
-
-def _aggregation_facts(raw_body: bytes, tz: str, now_ms: int) -> tuple:
-    """(source name, span of its timeSeries in ms) of an aggregation body, for the log.
-
-    Either is None where the body has no valid one.
-    """
-    try:
-        body = orjson.loads(raw_body)
-    except orjson.JSONDecodeError:
-        return None, None
-    try:
-        names = [name for name in body["request"]["pipeline"][0]["source"] if name in SOURCE_PARAMS]
-    except (LookupError, TypeError):
-        names = []
-    series = request_time_series(body, tz=tz, now_ms=now_ms)
-    span = None if series is None else series.span_ms()
-    return (names[0] if len(names) == 1 else None), span
-
-
-def history_body(dataset: Any, visitor_id: str, query: str) -> Iterator[bytes]:
-    starttime = parse_qs(query).get("starttime", [""])[0]
-    if not re.fullmatch(r"-?\d+", starttime):
-        raise QueryError("starttime is required, in epoch ms")
-    yield orjson.dumps(dataset.history(unquote(visitor_id), int(starttime)))
-
-
-def entity_list_body(dataset: Any, kind: str, query: str) -> Iterator[bytes]:
-    expand = parse_qs(query).get("expand") == ["*"]
-    yield orjson.dumps(dataset.entity_list(kind, expand))
-
-
-def metadata_body(dataset: Any, kind: str) -> Iterator[bytes]:
-    yield orjson.dumps(dataset.metadata_schema(kind))
-
-
-def saved_body(dataset: Any, kind: str) -> Iterator[bytes]:
-    """`GET /api/v1/segment` or `/api/v1/report`: every item, one array; the query is ignored."""
-    yield orjson.dumps(dataset.segments() if kind == "segment" else dataset.reports())
-
-
-def cut(pieces: Iterator[bytes], fraction: float) -> bytes:
-    """A prefix of a JSON body that stops inside it.
-
-    A body in several pieces (an aggregation) stops inside its first batch of
-    rows, so inside the results array; a one-piece body stops anywhere after
-    its first byte.
-    """
-    head = next(pieces)
-    following = next(pieces, None)
-    if following is None:
-        return head[: 1 + int(fraction * (len(head) - 2))]
-    return head + following[: int(fraction * (len(following) - 1))]
-
-
-# --------------------------------------------------------------------------
-# HTTP
-# --------------------------------------------------------------------------
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -543,15 +271,6 @@ class _Handler(BaseHTTPRequestHandler):
 def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield first
     yield from rest
-
-
-def _route(method: str, path: str) -> tuple | None:
-    """(endpoint kind, path argument) of an `/api/` path, None if it has no endpoint."""
-    for route_method, pattern, kind in ROUTES:
-        match = pattern.fullmatch(path)
-        if match and method == route_method:
-            return kind, (match.group(1) if pattern.groups else None)
-    return None
 
 
 def truth_settings(params: dict) -> dict:
