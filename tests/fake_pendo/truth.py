@@ -1,7 +1,8 @@
 """The ground truth: the Singer records a correct tap emits.
 
 Written from the last section of `shared/pendo-api.md` ("What a correct tap
-emits") and from docs/DATA-CONTRACT.md's naming and time conventions, from the
+emits") and from docs/DATA-CONTRACT.md's naming and time conventions
+(conventions.py, whose names are importable from here too), from the
 dataset's Pendo-shaped rows and independently of `tap_pendo`, so that the
 tap's output is compared with something other than itself. It assumes nothing
 about how a tap slices its requests. `truth()` gives the records of a full
@@ -12,54 +13,25 @@ clock, with every field selected. Values are Pendo's: `accountId: ""` stays "".
 from __future__ import annotations
 
 import copy
-import re
-import time
-from functools import cache
 
-from .periods import HOUR_MS, period_field, period_start, period_starts
+from .conventions import PERIOD, PRIMARY_KEYS, primary_key, rename, rfc3339, snake
+from .periods import HOUR_MS, period_start, period_starts
+
+__all__ = [
+    "EVENT_STREAMS",
+    "PERIOD",
+    "PRIMARY_KEYS",
+    "active_visitor_days",
+    "primary_key",
+    "rename",
+    "rfc3339",
+    "snake",
+    "truth",
+]
 
 DAY_MS = 24 * HOUR_MS
 HISTORY_LIMIT_MS = 180 * DAY_MS
 ANONYMOUS_PREFIX = "_PENDO_T_"
-PERIOD = "<period>"  # stands for `day` or `hour` in a key
-
-PRIMARY_KEYS = {
-    "accounts": ["account_id"],
-    "visitors": ["visitor_id"],
-    "features": ["id"],
-    "pages": ["id"],
-    "guides": ["id"],
-    "track_types": ["id"],
-    "metadata_accounts": [],
-    "metadata_visitors": [],
-    "events": ["account_id", "server", "remote_ip", "visitor_id", "app_id", "user_agent", PERIOD],
-    "feature_events": [
-        "account_id", "server", "remote_ip", "visitor_id", PERIOD, "feature_id", "user_agent",
-        "app_id",
-    ],
-    "page_events": [
-        "account_id", "server", "remote_ip", "visitor_id", PERIOD, "page_id", "user_agent",
-        "app_id",
-    ],
-    "track_events": [
-        "account_id", "remote_ip", "server", "visitor_id", PERIOD, "track_type_id", "user_agent",
-        "app_id",
-    ],
-    "guide_events": [
-        "account_id", "server_name", "remote_ip", "browser_time", "visitor_id", "guide_id",
-        "guide_step_id", "type", "url", "app_id", "user_agent",
-    ],
-    # guide_id widens Stitch's key: a poll id is unique only within its guide.
-    "poll_events": [
-        "account_id", "remote_ip", "visitor_id", "browser_time", "poll_id", "app_id",
-        "server_name", "user_agent", "guide_id",
-    ],
-    "visitor_history": ["visitor_id", "app_id", "ts", "type"],
-    "guide_steps": ["guide_id", "id"],
-    "polls": ["guide_id", "id"],
-    "segments": ["id"],
-    "reports": ["id"],
-}  # fmt: skip
 
 ENTITY_STREAMS = {
     "features": "features",
@@ -83,43 +55,6 @@ SAVED_STREAMS = {
     "segments": ("pipeline", ("created_at", "last_updated_at")),
     "reports": ("definition", ("created_at", "last_updated_at", "last_run_at")),
 }
-
-
-def primary_key(stream: str, period: str = "dayRange") -> list:
-    """The stream's key columns, from the contract's table; *period* is `day` or `hour`."""
-    return [period_field(period) if name == PERIOD else name for name in PRIMARY_KEYS[stream]]
-
-
-@cache
-def snake(name: str) -> str:
-    """Pendo's camelCase to snake_case: `lastUpdatedAt` -> `last_updated_at`.
-
-    An underscore goes before a capital that follows a lower-case letter or a
-    digit, and before the last capital of a run that a lower-case letter follows.
-    """
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    name = re.sub(r"([A-Z])([A-Z][a-z])", r"\1_\2", name)
-    return name.lower()
-
-
-def rename(value):
-    """Rename every key, recursively through objects and arrays."""
-    if isinstance(value, dict):
-        return {
-            snake(key): rename(item) if isinstance(item, (dict, list)) else item
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [rename(item) for item in value]
-    return value
-
-
-def rfc3339(ms):
-    """Epoch ms as singer-python writes a date-time: RFC3339, UTC, microseconds."""
-    if ms is None:
-        return None
-    seconds, millis = divmod(ms, 1000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}000Z"
 
 
 def truth(
