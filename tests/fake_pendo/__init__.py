@@ -7,6 +7,14 @@
         expected = fake.truth("accounts")
 
 `python -m tests.fake_pendo` serves the same from a command line.
+
+Modules: `dataset.py` (the generated data, described there; its parts in
+`constants`, `values`, `population`, `catalog`, `activity`, `entity_rows`,
+`event_rows`, `history`; saved segments and reports in `saved`), `periods.py`,
+`query.py` (the aggregation engine; with `filters`, `steps`, `time_series`),
+`server.py` (HTTP; with `endpoints`, `faults`, `request_log`), `truth.py` (the
+records a correct tap emits; with `conventions`) and `process.py` (a client for
+the fake in another process).
 """
 
 from __future__ import annotations
