@@ -42,7 +42,8 @@ TARGETS = {
 }
 WALL_RATIO_TARGET = 0.4  # wall time at 4 in flight over wall time at 1, at most
 TARGET_LINES = (
-    "event streams (feature_events, events): ≥ 150,000 rows/CPU-s and ≥ 0.5 × the limit",
+    "event streams (feature_events, events): ≥ 150,000 rows/CPU-s and ≥ 0.5 × the limit; "
+    "feature_events ≥ 0.8 × the limit (issue 12)",
     "entity streams (accounts, visitors): ≥ 100,000 rows/CPU-s",
     "every stream: peak RSS ≤ 100 MB",
     f"latency: wall time at {LATENCY_IN_FLIGHT[1]} in flight ≤ {WALL_RATIO_TARGET} × at "
@@ -68,6 +69,7 @@ class Case:
     group: str = ""  # `--only` name of cases that run together, if not `name`
     check_truth: bool = False  # compare the records with the fake's truth
     rounds: int | None = None  # None: `--repeat`
+    targets: dict = field(default_factory=dict)  # this case's own, over its kind's
 
     @property
     def slug(self) -> str:
@@ -89,7 +91,14 @@ def latency_case(in_flight: int) -> Case:
 
 
 CASES = (
-    Case("feature_events", ("feature_events",), "dayRange", "event", source="featureEvents"),
+    Case(
+        "feature_events",
+        ("feature_events",),
+        "dayRange",
+        "event",
+        source="featureEvents",
+        targets={"ratio_to_limit": 0.8},  # issue 12
+    ),
     Case("events", ("events",), "hourRange", "event", source="events"),
     Case(
         "accounts+visitors",
