@@ -32,7 +32,7 @@ from .entities import ListingUnit, read_listing
 from .history import HistoryDay, read_history_day
 from .items import ReadContext, Spawn, StreamRow, UnitEnd
 from .lanes import Lane
-from .output import SingerWriter, record_prefix
+from .output import SingerWriter
 from .pager import PageEnd
 from .progress import Progress
 from .timefmt import ms_to_rfc3339, now_ms
@@ -53,13 +53,14 @@ STATE_SECONDS = 1.0  # at most one STATE a second while streams are under way
 
 @dataclass(frozen=True)
 class Records:
-    """RECORD lines of one stream from one unit, ready to write; `position`: where the
-    last of their rows lies in the unit's order (None: the unit's rows come whole)."""
+    """Records of one stream from one unit, as JSON, read at `extracted`; `position`:
+    where the last of their rows lies in the unit's order (None: the unit's rows come
+    whole)."""
 
     stream: str
     unit: Any
-    lines: bytes
-    count: int
+    records: list
+    extracted: str
     position: Optional[list]
     slots: threading.Semaphore
 
@@ -214,9 +215,9 @@ class Executor:
         """Write a batch, or close a unit, of `stream`, now that it is its turn."""
         book = self._books[stream]
         if type(item) is Records:
-            self._writer.write(item.lines)
+            self._writer.records(stream, item.extracted, item.records)
             item.slots.release()
-            self._progress.rows_written(stream, item.count)
+            self._progress.rows_written(stream, len(item.records))
             book.on_written(item.unit, item.position)
         else:
             book.on_done(item.unit, item.result)
@@ -263,26 +264,26 @@ class Executor:
         # A unit without positions (a history day, a document) hands its rows over whole.
         batch_rows = BATCH_ROWS if unit.position_of is not None else float("inf")
         hand = _Hand(self._out, unit)
-        prefix = hand.prefix(stream)
-        lines: list = []
-        append = lines.append
+        records: list = []  # the JSON of each record; the RECORD framing comes per batch
+        append = records.append
         result = item = None
         try:
             for item in READERS[type(unit)](self._ctx, unit):
                 if type(item) is dict:
-                    append(prefix + dumps(convert(item)) + b"}\n")
-                    if len(lines) >= batch_rows:
-                        hand.over(stream, lines, item)
-                        lines.clear()
+                    append(dumps(convert(item)))
+                    if len(records) >= batch_rows:
+                        hand.over(stream, records, item)
+                        records = []
+                        append = records.append
                     continue
-                if lines:
-                    hand.over(stream, lines, None)  # the position comes with the PageEnd
-                    lines.clear()
+                if records:
+                    hand.over(stream, records, None)  # the position comes with the PageEnd
+                    records = []
+                    append = records.append
                 if type(item) is StreamRow:
                     hand.other(item, self._transforms)
                 elif type(item) is PageEnd:
                     hand.page_end(item.position)
-                    prefix = hand.prefix(stream)
                 elif type(item) is Spawn:
                     self._spawn(item)
                 elif type(item) is UnitEnd:
@@ -291,8 +292,8 @@ class Executor:
                     raise TypeError(f"a reader yielded {item!r}")
         except Unconvertible:
             transform.explain(item)
-        if lines:
-            hand.over(stream, lines, None)
+        if records:
+            hand.over(stream, records, None)
         hand.flush()
         return result
 
@@ -305,42 +306,34 @@ class Executor:
 
 
 class _Hand:
-    """One unit's hand-over to the executor's thread: batches of lines per stream, each
-    claiming a slot of the unit (a worker waits while its unit has no free slot); and the
-    RECORD prefixes of the page being read (its time_extracted)."""
+    """One unit's hand-over to the executor's thread: batches of records' JSON per stream,
+    each claiming a slot of the unit (a worker waits while its unit has no free slot),
+    with the time its page was read."""
 
     def __init__(self, out: queue.Queue, unit):
         self._out = out
         self._unit = unit
         self._slots = threading.Semaphore(SLOTS_PER_UNIT)
-        self._waiting: Optional[tuple] = None  # (stream, lines): the position is not known yet
-        self._others: dict = {}  # stream -> [lines, position of the last row]
-        self._prefixes: dict = {}
+        self._waiting: Optional[tuple] = None  # (stream, records): their position to come
+        self._others: dict = {}  # stream -> [records' JSON, position of the last row]
         self._extracted = ms_to_rfc3339(now_ms())
 
-    def prefix(self, stream: str) -> bytes:
-        """The start of a RECORD line of `stream`, read now (this page)."""
-        prefix = self._prefixes.get(stream)
-        if prefix is None:
-            prefix = self._prefixes[stream] = record_prefix(stream, self._extracted)
-        return prefix
-
-    def over(self, stream: str, lines: list, last_row: Optional[dict]) -> None:
-        """Hand lines over; their position is the last row's, or the page end's to come."""
+    def over(self, stream: str, records: list, last_row: Optional[dict]) -> None:
+        """Hand records over (the list is theirs now); their position is the last row's, or
+        the page end's to come."""
         if last_row is None and self._unit.position_of is not None:
-            self._waiting = (stream, b"".join(lines), len(lines))
+            self._waiting = (stream, records)
             return
         position = self._unit.position_of(last_row) if last_row is not None else None
-        self._put(stream, b"".join(lines), len(lines), position)
+        self._put(stream, records, position)
 
     def page_end(self, position: list) -> None:
-        """The rows before this point end at `position`."""
+        """The rows before this point end at `position`; the next page is read now."""
         if self._waiting is not None:
             self._put(*self._waiting, position)
             self._waiting = None
         self.flush()
         self._extracted = ms_to_rfc3339(now_ms())
-        self._prefixes = {}
 
     def other(self, item: StreamRow, transforms: dict) -> None:
         """A row of another stream of a shared listing."""
@@ -350,20 +343,19 @@ class _Hand:
         except Unconvertible:
             transform.explain(item.row)
         pending = self._others.setdefault(item.stream, [[], None])
-        pending[0].append(self.prefix(item.stream) + orjson.dumps(record) + b"}\n")
+        pending[0].append(orjson.dumps(record))
         pending[1] = item.position
         if len(pending[0]) >= BATCH_ROWS:
-            self._put(item.stream, b"".join(pending[0]), len(pending[0]), pending[1])
-            del self._others[item.stream]
+            self._put(item.stream, *self._others.pop(item.stream))
 
     def flush(self) -> None:
         if self._waiting is not None:
             self._put(*self._waiting, None)
             self._waiting = None
-        for stream, (lines, position) in self._others.items():
-            self._put(stream, b"".join(lines), len(lines), position)
+        for stream, (records, position) in self._others.items():
+            self._put(stream, records, position)
         self._others = {}
 
-    def _put(self, stream: str, lines: bytes, count: int, position) -> None:
+    def _put(self, stream: str, records: list, position) -> None:
         self._slots.acquire()
-        self._out.put(Records(stream, self._unit, lines, count, position, self._slots))
+        self._out.put(Records(stream, self._unit, records, self._extracted, position, self._slots))
