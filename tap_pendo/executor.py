@@ -2,11 +2,11 @@
 at once, and writes what they read.
 
 - Workers (one thread per request in flight) take units in plan order, read them,
-  turn their rows into RECORD lines (the compiled transform, one `time_extracted`
-  per page) and hand the lines over in batches, each with the position of its last
-  row.
-- This thread writes each stream's batches in the stream's order (lanes.py): rows of
-  different streams interleave on stdout, rows of one stream come unit after unit.
+  turn their rows into records' JSON (the compiled transform) and hand them over in
+  batches, each with the time its page was read and the position of its last row.
+- This thread writes each stream's batches as RECORD lines, in the stream's order
+  (lanes.py): rows of different streams interleave on stdout, rows of one stream come
+  unit after unit.
   A unit read ahead of its turn holds at most SLOTS_PER_UNIT batches, then its
   worker waits: no unit's rows pile up in memory.
 - It keeps each stream's books (books.py) and writes a STATE once they moved: a STATE
@@ -45,7 +45,7 @@ READERS = {
     DocumentUnit: read_document,
     HistoryDay: read_history_day,
 }
-BATCH_ROWS = 500  # rows per hand-over: a few hundred KB at most
+BATCH_ROWS = 500  # records per hand-over: a few hundred KB at most
 SLOTS_PER_UNIT = 8  # batches a unit may have waiting for its turn
 THROTTLE_UNITS_PER_WORKER = 16  # spawned units queued per worker before spawning waits
 STATE_SECONDS = 1.0  # at most one STATE a second while streams are under way
@@ -257,7 +257,7 @@ class Executor:
         return True
 
     def _read(self, unit):
-        """The hot loop: rows of the unit's stream become RECORD lines, in batches."""
+        """The hot loop: rows of the unit's stream become records' JSON, in batches."""
         stream = unit.stream
         transform = self._transforms[stream]
         convert, dumps = transform.convert, orjson.dumps
