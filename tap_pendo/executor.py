@@ -2,11 +2,11 @@
 at once, and writes what they read.
 
 - Workers (one thread per request in flight) take units in plan order, read them,
-  turn their rows into records' JSON (the compiled transform) and hand them over in
-  batches, each with the time its page was read and the position of its last row.
-- This thread writes each stream's batches as RECORD lines, in the stream's order
-  (lanes.py): rows of different streams interleave on stdout, rows of one stream come
-  unit after unit.
+  turn their rows into RECORD lines (the compiled transform, one `time_extracted`
+  per page) and hand the lines over in batches, each with the position of its last
+  row.
+- This thread writes each stream's batches in the stream's order (lanes.py): rows of
+  different streams interleave on stdout, rows of one stream come unit after unit.
   A unit read ahead of its turn holds at most SLOTS_PER_UNIT batches, then its
   worker waits: no unit's rows pile up in memory.
 - It keeps each stream's books (books.py) and writes a STATE once they moved: a STATE
@@ -32,7 +32,7 @@ from .entities import ListingUnit, read_listing
 from .history import HistoryDay, read_history_day
 from .items import ReadContext, Spawn, StreamRow, UnitEnd
 from .lanes import Lane
-from .output import SingerWriter
+from .output import SingerWriter, record_prefix
 from .pager import PageEnd
 from .progress import Progress
 from .timefmt import ms_to_rfc3339, now_ms
@@ -45,7 +45,7 @@ READERS = {
     DocumentUnit: read_document,
     HistoryDay: read_history_day,
 }
-BATCH_ROWS = 500  # records per hand-over: a few hundred KB at most
+BATCH_ROWS = 500  # rows per hand-over: a few hundred KB at most
 SLOTS_PER_UNIT = 8  # batches a unit may have waiting for its turn
 THROTTLE_UNITS_PER_WORKER = 16  # spawned units queued per worker before spawning waits
 STATE_SECONDS = 1.0  # at most one STATE a second while streams are under way
@@ -53,14 +53,13 @@ STATE_SECONDS = 1.0  # at most one STATE a second while streams are under way
 
 @dataclass(frozen=True)
 class Records:
-    """Records of one stream from one unit, as JSON, read at `extracted`; `position`:
-    where the last of their rows lies in the unit's order (None: the unit's rows come
-    whole)."""
+    """RECORD lines of one stream from one unit, ready to write; `position`: where the
+    last of their rows lies in the unit's order (None: the unit's rows come whole)."""
 
     stream: str
     unit: Any
-    records: list
-    extracted: str
+    lines: bytes
+    count: int
     position: Optional[list]
     slots: threading.Semaphore
 
@@ -215,9 +214,9 @@ class Executor:
         """Write a batch, or close a unit, of `stream`, now that it is its turn."""
         book = self._books[stream]
         if type(item) is Records:
-            self._writer.records(stream, item.extracted, item.records)
+            self._writer.write(item.lines)
             item.slots.release()
-            self._progress.rows_written(stream, len(item.records))
+            self._progress.rows_written(stream, item.count)
             book.on_written(item.unit, item.position)
         else:
             book.on_done(item.unit, item.result)
@@ -257,33 +256,33 @@ class Executor:
         return True
 
     def _read(self, unit):
-        """The hot loop: rows of the unit's stream become records' JSON, in batches."""
+        """The hot loop: rows of the unit's stream become RECORD lines, in batches."""
         stream = unit.stream
         transform = self._transforms[stream]
         convert, dumps = transform.convert, orjson.dumps
         # A unit without positions (a history day, a document) hands its rows over whole.
         batch_rows = BATCH_ROWS if unit.position_of is not None else float("inf")
         hand = _Hand(self._out, unit)
-        records: list = []  # the JSON of each record; the RECORD framing comes per batch
-        append = records.append
+        prefix = hand.prefix(stream)
+        lines: list = []
+        append = lines.append
         result = item = None
         try:
             for item in READERS[type(unit)](self._ctx, unit):
                 if type(item) is dict:
-                    append(dumps(convert(item)))
-                    if len(records) >= batch_rows:
-                        hand.over(stream, records, item)
-                        records = []
-                        append = records.append
+                    append(prefix + dumps(convert(item)) + b"}\n")
+                    if len(lines) >= batch_rows:
+                        hand.over(stream, lines, item)
+                        lines.clear()
                     continue
-                if records:
-                    hand.over(stream, records, None)  # the position comes with the PageEnd
-                    records = []
-                    append = records.append
+                if lines:
+                    hand.over(stream, lines, None)  # the position comes with the PageEnd
+                    lines.clear()
                 if type(item) is StreamRow:
                     hand.other(item, self._transforms)
                 elif type(item) is PageEnd:
                     hand.page_end(item.position)
+                    prefix = hand.prefix(stream)
                 elif type(item) is Spawn:
                     self._spawn(item)
                 elif type(item) is UnitEnd:
@@ -292,8 +291,8 @@ class Executor:
                     raise TypeError(f"a reader yielded {item!r}")
         except Unconvertible:
             transform.explain(item)
-        if records:
-            hand.over(stream, records, None)
+        if lines:
+            hand.over(stream, lines, None)
         hand.flush()
         return result
 
@@ -306,34 +305,42 @@ class Executor:
 
 
 class _Hand:
-    """One unit's hand-over to the executor's thread: batches of records' JSON per stream,
-    each claiming a slot of the unit (a worker waits while its unit has no free slot),
-    with the time its page was read."""
+    """One unit's hand-over to the executor's thread: batches of lines per stream, each
+    claiming a slot of the unit (a worker waits while its unit has no free slot); and the
+    RECORD prefixes of the page being read (its time_extracted)."""
 
     def __init__(self, out: queue.Queue, unit):
         self._out = out
         self._unit = unit
         self._slots = threading.Semaphore(SLOTS_PER_UNIT)
-        self._waiting: Optional[tuple] = None  # (stream, records): their position to come
-        self._others: dict = {}  # stream -> [records' JSON, position of the last row]
+        self._waiting: Optional[tuple] = None  # (stream, lines): the position is not known yet
+        self._others: dict = {}  # stream -> [lines, position of the last row]
+        self._prefixes: dict = {}
         self._extracted = ms_to_rfc3339(now_ms())
 
-    def over(self, stream: str, records: list, last_row: Optional[dict]) -> None:
-        """Hand records over (the list is theirs now); their position is the last row's, or
-        the page end's to come."""
+    def prefix(self, stream: str) -> bytes:
+        """The start of a RECORD line of `stream`, read now (this page)."""
+        prefix = self._prefixes.get(stream)
+        if prefix is None:
+            prefix = self._prefixes[stream] = record_prefix(stream, self._extracted)
+        return prefix
+
+    def over(self, stream: str, lines: list, last_row: Optional[dict]) -> None:
+        """Hand lines over; their position is the last row's, or the page end's to come."""
         if last_row is None and self._unit.position_of is not None:
-            self._waiting = (stream, records)
+            self._waiting = (stream, b"".join(lines), len(lines))
             return
         position = self._unit.position_of(last_row) if last_row is not None else None
-        self._put(stream, records, position)
+        self._put(stream, b"".join(lines), len(lines), position)
 
     def page_end(self, position: list) -> None:
-        """The rows before this point end at `position`; the next page is read now."""
+        """The rows before this point end at `position`."""
         if self._waiting is not None:
             self._put(*self._waiting, position)
             self._waiting = None
         self.flush()
         self._extracted = ms_to_rfc3339(now_ms())
+        self._prefixes = {}
 
     def other(self, item: StreamRow, transforms: dict) -> None:
         """A row of another stream of a shared listing."""
@@ -343,19 +350,20 @@ class _Hand:
         except Unconvertible:
             transform.explain(item.row)
         pending = self._others.setdefault(item.stream, [[], None])
-        pending[0].append(orjson.dumps(record))
+        pending[0].append(self.prefix(item.stream) + orjson.dumps(record) + b"}\n")
         pending[1] = item.position
         if len(pending[0]) >= BATCH_ROWS:
-            self._put(item.stream, *self._others.pop(item.stream))
+            self._put(item.stream, b"".join(pending[0]), len(pending[0]), pending[1])
+            del self._others[item.stream]
 
     def flush(self) -> None:
         if self._waiting is not None:
             self._put(*self._waiting, None)
             self._waiting = None
-        for stream, (records, position) in self._others.items():
-            self._put(stream, records, position)
+        for stream, (lines, position) in self._others.items():
+            self._put(stream, b"".join(lines), len(lines), position)
         self._others = {}
 
-    def _put(self, stream: str, records: list, position) -> None:
+    def _put(self, stream: str, lines: bytes, count: int, position) -> None:
         self._slots.acquire()
-        self._out.put(Records(stream, self._unit, records, self._extracted, position, self._slots))
+        self._out.put(Records(stream, self._unit, lines, count, position, self._slots))

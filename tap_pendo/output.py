@@ -31,7 +31,6 @@ class SingerWriter:
     def __init__(self, stream=None):
         self._out = stream or open(sys.stdout.fileno(), "wb", buffering=BUFFER_BYTES, closefd=False)
         self._write = self._out.write
-        self._prefixes: dict = {}  # the last (stream, time_extracted) and its RECORD prefix
 
     def schema(self, stream: str, schema: dict, key_properties, bookmark_properties=None) -> None:
         """A SCHEMA message."""
@@ -45,15 +44,13 @@ class SingerWriter:
             message["bookmark_properties"] = list(bookmark_properties)
         self._write(orjson.dumps(message) + b"\n")
 
-    def records(self, stream: str, time_extracted: str, records: list) -> None:
-        """RECORD messages of `stream` read at `time_extracted`, one per record's JSON
-        (orjson's bytes); buffered. Framed here, a batch at once: in the thread that
-        writes, so that the batch's memory is made and freed by one thread."""
-        prefix = self._prefixes.get((stream, time_extracted))
-        if prefix is None:
-            self._prefixes = {(stream, time_extracted): record_prefix(stream, time_extracted)}
-            prefix = self._prefixes[(stream, time_extracted)]
-        self._write(prefix + (b"}\n" + prefix).join(records) + b"}\n")
+    def write(self, lines: bytes) -> None:
+        """RECORD lines made by record_prefix(); buffered."""
+        self._write(lines)
+
+    def record(self, stream: str, record: dict, time_extracted: str) -> None:
+        """One RECORD message; buffered."""
+        self._write(record_prefix(stream, time_extracted) + orjson.dumps(record) + b"}\n")
 
     def state(self, value: dict) -> None:
         """A STATE message, flushed with every record before it."""
