@@ -80,6 +80,8 @@ def keyset_rows(
                     yield row
                 if start_time is None:
                     start_time = answer.start_time()
+            except answer.cut_off as error:
+                raise answer.retryable(error) from None
             finally:
                 answer.close()
         except RetryableError as error:
