@@ -15,6 +15,14 @@ TAP = str(Path(sys.executable).parent / "tap-pendo")
 ALL_STREAMS = list(PRIMARY_KEYS)  # every stream: Stitch's 15 first, then those beyond them
 EVENTS = list(EVENT_STREAMS)
 FAKETIME_LIBS = glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
+# The subscription time zones of the end-to-end tests: days of 23 and 25 hours, a
+# half-hour offset, and days of 23.5 and 24.5 hours.
+ZONES = ["America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
+
+
+def zone_id(tz: str) -> str:
+    """`Kolkata` for `Asia/Kolkata`: a test id."""
+    return tz.split("/")[1]
 
 
 @dataclass

@@ -9,20 +9,17 @@ from tests.fake_pendo.periods import period_start
 from tests.fake_pendo.truth import primary_key
 from tests.integration.harness import (
     EVENTS,
+    ZONES,
     assert_same_records,
     base_config,
     by_key,
     discover,
     run_tap,
     select,
+    zone_id,
 )
 
-ZONES = ["America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
 PER_EVENT = ("guide_events", "poll_events")
-
-
-def zone_id(tz: str) -> str:
-    return tz.split("/")[1]
 
 
 def field_of(stream: str, period: str) -> str:

@@ -7,21 +7,18 @@ from tap_pendo.timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339, parse_datetime_ms
 from tests.fake_pendo import FakePendo
 from tests.fake_pendo.truth import active_visitor_days, primary_key
 from tests.integration.harness import (
+    ZONES,
     assert_same_records,
     base_config,
     by_key,
     discover,
     run_tap,
     select,
+    zone_id,
 )
 
 KEY = primary_key("visitor_history")
 LONG_AGO = "2020-01-01T00:00:00Z"  # before the fake's oldest history, which Pendo no longer keeps
-ZONES = ["America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
-
-
-def zone_id(tz: str) -> str:
-    return tz.split("/")[1]
 
 
 def history_truth(fake, config, include_anonymous=False) -> list:

@@ -14,6 +14,7 @@ from tests.fake_pendo.periods import period_start
 from tests.fake_pendo.truth import primary_key
 from tests.integration.harness import (
     EVENTS,
+    ZONES,
     assert_same_records,
     base_config,
     by_key,
@@ -23,7 +24,6 @@ from tests.integration.harness import (
 )
 from tests.reliability.common import Answer, ScriptedPendo, assert_clean_failure
 
-ZONES = ["America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
 AGGREGATED = ["events", "feature_events", "page_events", "track_events"]
 PAGE = 41  # rows per request: several pages in every window
 
