@@ -37,9 +37,9 @@ class ShapeMapper:
     Pendo sends the rows of one source with the same keys, so the mapper compiles
     straight-line code per key shape once a shape has come COMPILE_AFTER times;
     until then (and for rare shapes) rows take `plainly`, which gives the same
-    records. Only output names (quoted with repr) reach the generated source;
-    functions are passed in, not spelled. The mapper owns its caches: entries,
-    compiled shapes, and the RFC3339 texts of its times.
+    records. Names reach the generated source only as repr literals; functions
+    are passed in, not spelled. The mapper owns its caches: entries, compiled
+    shapes, and the RFC3339 texts of its times.
     """
 
     def __init__(self, entry_for: Callable, times: Optional[TimeTexts] = None):
@@ -48,8 +48,9 @@ class ShapeMapper:
         self._entries: dict = {}
         self._compiled: dict = {}
         self._seen: dict = {}  # key shape -> rows of it mapped without compiling
-        # The last compiled shape of each length: rows of one source come in a few shapes,
-        # and a tuple comparison is cheaper than hashing every key of a new row.
+        # The last compiled shape of each length. Rows of one source come in a few shapes,
+        # told apart by their length; the compiled code looks its names up, and a row of
+        # another shape of that length (a missing name) takes `_by_shape`.
         self._by_length: dict = {}
         self.map = self._make_map()
 
@@ -66,16 +67,18 @@ class ShapeMapper:
     def _make_map(self) -> Callable:
         """The mapping as a closure: the fastest call for the hot loop."""
         by_length = self._by_length
-        find = self._find
+        by_shape = self._by_shape
 
         def map_row(row: dict) -> dict:
-            keys = tuple(row)
-            last = by_length.get(len(keys))
-            if last is not None and last[0] == keys:
-                return last[1](row)
-            return find(keys)(row)
+            compiled = by_length.get(len(row))
+            if compiled is not None:
+                return compiled(row)
+            return by_shape(row)
 
         return map_row
+
+    def _by_shape(self, row: dict) -> dict:
+        return self._find(tuple(row))(row)
 
     def _find(self, keys: tuple) -> Callable:
         """The function that maps rows of this shape: compiled once the shape recurs."""
@@ -89,7 +92,7 @@ class ShapeMapper:
                 self._seen[keys] = seen
                 return self.plainly
             compiled = self._compile(keys)
-        self._by_length[len(keys)] = (keys, compiled)
+        self._by_length[len(keys)] = compiled
         return compiled
 
     def _compile(self, keys: tuple) -> Callable:
@@ -101,6 +104,7 @@ class ShapeMapper:
             "S": SECONDS_TEXT,
             "R": times.repeated,
             "r": times.repeating,
+            "by_shape": self._by_shape,
         }
         items = []
         for i, name in enumerate(keys):
@@ -121,8 +125,13 @@ class ShapeMapper:
                 items.append(f"{entry.column!r}: v{i}")
             else:
                 items.append(f"{entry.column!r}: {value} if type(v{i}) is t{i} else c{i}(v{i})")
-        values = ", ".join(f"v{i}" for i in range(len(keys)))
-        source = f"def compiled(row):\n    ({values},) = row.values()\n    return {{{', '.join(items)}}}\n"
+        # Looked up by name, not unpacked by position: a row of the same length but other
+        # names misses one and takes the shape's own path; the order of names is free.
+        lookups = "".join(f"        v{i} = row[{name!r}]\n" for i, name in enumerate(keys))
+        source = (
+            f"def compiled(row):\n    try:\n{lookups}    except KeyError:\n"
+            f"        return by_shape(row)\n    return {{{', '.join(items)}}}\n"
+        )
         exec(source, env)  # noqa: S102 - see the class docstring
         self._compiled[keys] = env["compiled"]
         return env["compiled"]

@@ -9,7 +9,7 @@ import pytest
 from tap_pendo.discover import discover
 from tap_pendo.streams import DOCUMENT, HISTORY, LISTING, STREAMS
 from tap_pendo.transform import RecordPlan
-from tap_pendo.transform.shapes import COMPILE_AFTER
+from tap_pendo.transform.shapes import COMPILE_AFTER, SKIP, Entry, ShapeMapper
 from tests.fake_pendo.dataset import Dataset
 from tests.fake_pendo.periods import period_starts
 
@@ -66,3 +66,22 @@ def test_compiled_records_equal_the_plain_path_on_every_streams_rows(dataset, pe
             1 for shape in shapes if sum(tuple(r) == shape for r in rows) > COMPILE_AFTER
         )
     assert compiled_shapes >= 10, "too few shapes were compiled for the test to mean much"
+
+
+def test_shapes_of_one_length_with_other_names_each_keep_their_own_columns():
+    """Compiled code is found by a row's length and looks its names up: a row of the same
+    length with another name (or the same names in another order) must not be mapped
+    by the other shape's code."""
+    columns = {"visitorId": "visitor_id", "accountId": "account_id", "pageId": "page_id"}
+    mapper = ShapeMapper(
+        lambda name: Entry(columns[name], str, None, str) if name in columns else SKIP
+    )
+    with_account = {"visitorId": "v1", "accountId": ""}
+    with_page = {"visitorId": "v2", "pageId": "p9"}
+    reordered = {"accountId": "acme", "visitorId": "v3"}
+    for _ in range(3 * COMPILE_AFTER):  # both shapes compiled, alternating
+        assert mapper(with_account) == {"visitor_id": "v1", "account_id": ""}
+        assert mapper(with_page) == {"visitor_id": "v2", "page_id": "p9"}
+        assert mapper(reordered) == {"visitor_id": "v3", "account_id": "acme"}
+        assert mapper({"visitorId": "v4", "other": 1}) == {"visitor_id": "v4"}
+    assert len(mapper._compiled) == 4
