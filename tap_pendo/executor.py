@@ -311,9 +311,8 @@ class _Hand:
         self._out = out
         self._unit = unit
         self._slots = threading.Semaphore(SLOTS_PER_UNIT)
-        self._waiting: Optional[tuple] = (
-            None  # (stream, lines, count): the position is not known yet
-        )
+        # (stream, lines, count) handed over at the page end, which tells their position
+        self._waiting: Optional[tuple] = None
         self._others: dict = {}  # stream -> [records (JSON), position of the last row]
         self._prefixes: dict = {}
         self._extracted = ms_to_rfc3339(now_ms())
