@@ -139,7 +139,10 @@ def test_a_fault_that_outlasts_the_retries_fails_clearly_and_its_state_resumes(
 
     # The rows before the last STATE, then a resumed run without faults.
     before, state = records_around_last_state(failed)
-    assert under_way(state, stream), f"{stream} is not under way in the last STATE: {state}"
+    # The fault is set once the test has read row `fail_after` of `stream`; the workers may
+    # have read the rest of that stream ahead by then, so the run fails in whichever
+    # stream is under way, and its STATE must say where to go on.
+    assert any(under_way(state, name) for name in ALL_STREAMS), f"nothing under way: {state}"
     resumed = run_isolated(fake, tmp_path / "resumed", config, catalog=catalog, state=state).ok()
     merged: dict = {name: list(records) for name, records in before.items()}
     for name, records in resumed.records.items():
