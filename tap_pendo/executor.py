@@ -12,16 +12,17 @@ at once, and writes what they read.
 - It keeps each stream's books (books.py) and writes a STATE once they moved: a STATE
   claims exactly the rows written before it, so a run killed at any moment and
   resumed from its last STATE repeats none of them and misses nothing.
-- A unit that spawns many units (a listed visitor's history days) waits while too
-  many are queued, running queued ones itself meanwhile, so memory stays flat even
-  with one worker.
+- Workers take units from work.py's queue: a unit that spawns many units (a listed
+  visitor's history days) waits while too many are queued, running queued ones itself
+  meanwhile; and at most OPEN_UNITS_PER_WORKER units per worker are open (taken, not
+  yet written to their end), so that when the output stalls (a target flushing a
+  large batch) the workers stop after a few units instead of reading the rest of the
+  run into memory. Memory stays flat even with one worker.
 """
 
 import queue
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -38,6 +39,7 @@ from .progress import Progress
 from .timefmt import ms_to_rfc3339, now_ms
 from .transform import Unconvertible
 from .windows import Window, read_window
+from .work import WorkQueue
 
 READERS = {
     ListingUnit: read_listing,
@@ -48,6 +50,7 @@ READERS = {
 BATCH_ROWS = 500  # rows per hand-over: a few hundred KB at most
 SLOTS_PER_UNIT = 8  # batches a unit may have waiting for its turn
 THROTTLE_UNITS_PER_WORKER = 16  # spawned units queued per worker before spawning waits
+OPEN_UNITS_PER_WORKER = 4  # units taken and not yet written, per worker
 STATE_SECONDS = 1.0  # at most one STATE a second while streams are under way
 
 
@@ -76,64 +79,6 @@ class UnitFailed:
     error: BaseException
 
 
-class WorkQueue:
-    """Units waiting for a worker, in order; and how many spawned units are outstanding."""
-
-    def __init__(self, units):
-        self._units = deque(units)
-        self._throttled: set = set()
-        self._closed = False
-        self._changed = threading.Condition()
-
-    def put(self, units, throttled: bool) -> None:
-        with self._changed:
-            self._units.extend(units)
-            if throttled:
-                self._throttled.update(units)
-            self._changed.notify_all()
-
-    def take(self):
-        """The next unit; None once the queue is closed."""
-        with self._changed:
-            while not self._units and not self._closed:
-                self._changed.wait()
-            return None if self._closed else self._units.popleft()
-
-    def take_throttled(self):
-        """A queued spawned unit, if any, to run while waiting for room; else None."""
-        with self._changed:
-            for unit in self._units:
-                if unit in self._throttled:
-                    self._units.remove(unit)
-                    return unit
-            return None
-
-    def finished(self, unit) -> None:
-        with self._changed:
-            if unit in self._throttled:
-                self._throttled.discard(unit)
-                self._changed.notify_all()
-
-    def wait_for_room(self, bound: int, run: Callable) -> None:
-        """Return once at most `bound` spawned units are outstanding, running some meanwhile."""
-        while True:
-            with self._changed:
-                if len(self._throttled) <= bound or self._closed:
-                    return
-            unit = self.take_throttled()
-            if unit is not None:
-                run(unit)
-                continue
-            with self._changed:
-                if len(self._throttled) > bound and not self._closed:
-                    self._changed.wait(0.5)
-
-    def close(self) -> None:
-        with self._changed:
-            self._closed = True
-            self._changed.notify_all()
-
-
 class Executor:
     """Runs a plan's units; writes RECORD and STATE messages through `writer`."""
 
@@ -145,7 +90,8 @@ class Executor:
         self._writer: SingerWriter = writer
         self._progress: Progress = progress
         workers = ctx.config.max_concurrent_requests
-        self._work = WorkQueue(plan.units)
+        self._work = WorkQueue(plan.units, OPEN_UNITS_PER_WORKER * workers)
+        self._lanes_open: dict = {}  # unit -> its lanes not yet written to its end
         # Unbounded: every batch in it holds one of its unit's slots.
         self._out: queue.Queue = queue.Queue()
         self._throttle = THROTTLE_UNITS_PER_WORKER * workers
@@ -202,6 +148,8 @@ class Executor:
             self._failure = item.error
             return False
         self._unit_ended |= item.unit.state_at_end
+        if not item.unit.streams:  # a listing read only for the streams it informs
+            self._work.written()
         for stream in item.unit.informs:
             if stream in item.unit.streams:
                 for ready in self._lanes[stream].accept(item.unit, item, ends=True):
@@ -221,6 +169,16 @@ class Executor:
         else:
             book.on_done(item.unit, item.result)
             self._progress.unit_done(stream, item.unit, book)
+            if stream in item.unit.streams:
+                self._lane_written(item.unit)
+
+    def _lane_written(self, unit) -> None:
+        """One of the unit's lanes wrote it to its end; after the last, it is written."""
+        lanes_left = self._lanes_open.pop(unit, len(unit.streams)) - 1
+        if lanes_left:
+            self._lanes_open[unit] = lanes_left
+        else:
+            self._work.written()
 
     def _checkpoint(self, state: dict, bookmarks: dict) -> None:
         for stream, book in self._books.items():
