@@ -101,7 +101,7 @@ class HistoryScope:
             ts = optional_ms(item.get("ts"))
             if ts is not None and ts >= self.range_end_ms:
                 continue
-            moments = [optional_ms(item.get("ts")), optional_ms(item.get("lastTs"))]
+            moments = [ts, optional_ms(item.get("lastTs"))]
             modified = max((m for m in moments if m is not None), default=None)
             yield {**item, "visitorId": visitor_id, "modifiedTs": modified}
 
