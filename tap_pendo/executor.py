@@ -269,31 +269,33 @@ class _Hand:
         self._out = out
         self._unit = unit
         self._slots = threading.Semaphore(SLOTS_PER_UNIT)
-        # (stream, lines, count) handed over at the page end, which tells their position
+        # A batch (stream, lines, count) handed over at the page end, which tells its position
         self._waiting: Optional[tuple] = None
         self._others: dict = {}  # stream -> [records (JSON), position of the last row]
         self._prefixes: dict = {}
         self._extracted = ms_to_rfc3339(now_ms())
 
-    def lines(self, stream: str, records: list) -> bytes:
-        """The RECORD lines of `stream` holding these records (JSON), read now (this page).
+    def _batch(self, stream: str, records: list) -> tuple:
+        """(stream, RECORD lines, count) of these records (JSON) of `stream`, read now (this
+        page).
 
         Framed per batch, not per row, in one join: a copy of each record less, and one
         large allocation per batch (`records` is the caller's to clear)."""
         prefix = self._prefixes.get(stream)
         if prefix is None:
             prefix = self._prefixes[stream] = record_prefix(stream, self._extracted)
+        count = len(records)
         records[0] = prefix + records[0]
         records[-1] += b"}\n"
-        return (b"}\n" + prefix).join(records)
+        return stream, (b"}\n" + prefix).join(records), count
 
     def over(self, stream: str, records: list, last_row: Optional[dict]) -> None:
         """Hand records over; their position is the last row's, or the page end's to come."""
+        batch = self._batch(stream, records)
         if last_row is None and self._unit.position_of is not None:
-            self._waiting = (stream, self.lines(stream, records), len(records))
+            self._waiting = batch
             return
-        position = self._unit.position_of(last_row) if last_row is not None else None
-        self._put(stream, self.lines(stream, records), len(records), position)
+        self._put(*batch, self._unit.position_of(last_row) if last_row is not None else None)
 
     def page_end(self, position: list) -> None:
         """The rows before this point end at `position`."""
@@ -315,7 +317,7 @@ class _Hand:
         pending[0].append(orjson.dumps(record))
         pending[1] = item.position
         if len(pending[0]) >= BATCH_ROWS:
-            self._put(item.stream, self.lines(item.stream, pending[0]), len(pending[0]), pending[1])
+            self._put(*self._batch(item.stream, pending[0]), pending[1])
             del self._others[item.stream]
 
     def flush(self) -> None:
@@ -323,7 +325,7 @@ class _Hand:
             self._put(*self._waiting, None)
             self._waiting = None
         for stream, (records, position) in self._others.items():
-            self._put(stream, self.lines(stream, records), len(records), position)
+            self._put(*self._batch(stream, records), position)
         self._others = {}
 
     def _put(self, stream: str, lines: bytes, count: int, position) -> None:
