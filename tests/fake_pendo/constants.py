@@ -12,6 +12,7 @@ from .periods import HOUR_MS
 MINUTE_MS = 60_000
 DAY_MS = 24 * HOUR_MS
 HISTORY_LIMIT_MS = 180 * DAY_MS
+ANONYMOUS_PREFIX = "_PENDO_T_"  # Pendo's ids of anonymous visitors start so
 DEFAULT_APP = -323232
 OTHER_APPS = (5_629_499_534_213_120, 6_192_449_487_634_432)
 

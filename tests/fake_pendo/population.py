@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from .constants import (
+    ANONYMOUS_PREFIX,
     DAY_MS,
     ENTITY_SOURCES,
     GEO,
@@ -242,7 +243,7 @@ class PopulationMixin:
         if i < len(TRAP_VISITOR_IDS):
             return TRAP_VISITOR_IDS[i]
         if anonymous:
-            return "_PENDO_T_" + _base62(rng, 11)
+            return ANONYMOUS_PREFIX + _base62(rng, 11)
         first, last = _person(i)
         return (
             f"{first}.{last}.{i}@{WORDS[i % 16]}.example.com",

@@ -11,9 +11,8 @@ from typing import Any, Callable
 
 import orjson
 
+from .constants import ANONYMOUS_PREFIX
 from .filters import QueryError, Row, _kind, compile_filter, getter
-
-ANONYMOUS_PREFIX = "_PENDO_T_"
 
 Rows = Iterable[Row]
 Step = Callable[[Rows], Rows]

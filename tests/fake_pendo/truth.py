@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import copy
 
+from .constants import ANONYMOUS_PREFIX, DAY_MS, HISTORY_LIMIT_MS
 from .conventions import PERIOD, PRIMARY_KEYS, primary_key, rename, rfc3339, snake
-from .periods import HOUR_MS, period_start, period_starts
+from .periods import period_start, period_starts
 
 __all__ = [
     "EVENT_STREAMS",
@@ -29,9 +30,6 @@ __all__ = [
     "truth",
 ]
 
-DAY_MS = 24 * HOUR_MS
-HISTORY_LIMIT_MS = 180 * DAY_MS
-ANONYMOUS_PREFIX = "_PENDO_T_"
 
 ENTITY_STREAMS = {
     "features": "features",
