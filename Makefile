@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
 TEST_DEPS :=
 
 # Real targets, PostgreSQL, Meltano and singer-check-tap (issue 8); they add to TEST_DEPS.
@@ -12,10 +13,13 @@ TEST_DEPS :=
 
 .PHONY: install demo test lint clean
 
+# uv installs in seconds what pip resolves in minutes (s3fs pins botocore, moto wants
+# boto3: pip backtracks for over two minutes); it is a build tool only, not a dependency
+# of the tap.
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q uv
+	$(UV) pip install -q --python $(BIN)/python -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,7 +27,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-test: $(STAMP) $(TEST_DEPS)
+# The installs are independent of each other: made in parallel.
+test:
+	$(MAKE) -j4 $(STAMP) $(TEST_DEPS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 lint: $(STAMP)
