@@ -76,12 +76,12 @@ def tap_passes(argv: list, stream_name: str) -> list:
     import orjson
     from singer.catalog import Catalog
 
-    from tap_pendo.client import AggregationAnswer, PendoClient
     from tap_pendo.config import load_config
-    from tap_pendo.executor import READERS
-    from tap_pendo.items import ReadContext, Spawn
-    from tap_pendo.output import SingerWriter, record_prefix
-    from tap_pendo.sync import plan_sync, selection
+    from tap_pendo.pendo.client import AggregationAnswer, PendoClient
+    from tap_pendo.readers.items import ReadContext, Spawn
+    from tap_pendo.run.executor import READERS
+    from tap_pendo.singer.output import SingerWriter, record_prefix
+    from tap_pendo.singer.sync import plan_sync, selection
     from tap_pendo.timefmt import ms_to_rfc3339, now_ms
     from tap_pendo.transform import RecordPlan
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Optional
 
-from .aggregation import APPS, IDENTIFIED
 from .errors import PendoError
+from .pendo.aggregation import APPS, IDENTIFIED
 
 PERIOD = "<period>"
 PERIOD_FIELDS = {"dayRange": "day", "hourRange": "hour"}

@@ -1,6 +1,6 @@
 """Request bodies and keyset filters."""
 
-from tap_pendo import aggregation as agg
+from tap_pendo.pendo import aggregation as agg
 
 
 def test_literals_escape_quotes_and_backslashes_once():

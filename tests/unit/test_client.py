@@ -5,11 +5,11 @@ import json
 import pytest
 import requests_mock
 
-from tap_pendo import client as client_module
-from tap_pendo.client import PendoClient
 from tap_pendo.config import load_config
 from tap_pendo.errors import PendoError
-from tap_pendo.pager import PageEnd, WalkEnd, keyset_rows
+from tap_pendo.pendo import client as client_module
+from tap_pendo.pendo.client import PendoClient
+from tap_pendo.pendo.paging import PageEnd, WalkEnd, keyset_rows
 
 URL = "http://pendo.test"
 AGG = URL + "/api/v1/aggregation"

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from tap_pendo.discover import discover
+from tap_pendo.singer.discover import discover
 from tap_pendo.streams import DOCUMENT, HISTORY, LISTING, STREAMS
 from tap_pendo.transform import RecordPlan
 from tap_pendo.transform.shapes import COMPILE_AFTER, SKIP, Entry, ShapeMapper

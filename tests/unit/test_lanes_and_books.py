@@ -1,12 +1,12 @@
 """The executor's order and books: a stream's rows are written unit after unit, and a STATE
 claims exactly what is written (the finished units, and the front one up to its last row)."""
 
-from tap_pendo.books import HistoryBook, WindowBook
-from tap_pendo.entities import ListingUnit
-from tap_pendo.history import HistoryDay, HistoryScope
-from tap_pendo.items import Spawn
-from tap_pendo.lanes import Lane
-from tap_pendo.pager import WalkEnd
+from tap_pendo.pendo.paging import WalkEnd
+from tap_pendo.readers.history import HistoryDay, HistoryScope
+from tap_pendo.readers.items import Spawn
+from tap_pendo.readers.listing import ListingUnit
+from tap_pendo.run.checkpoints import HistoryBook, WindowBook
+from tap_pendo.run.resequencer import Lane
 from tap_pendo.streams import STREAMS, VISITORS
 from tap_pendo.timefmt import ms_to_rfc3339
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tap_pendo.errors import StateError
-from tap_pendo.state import bookmark_ms, check_state
+from tap_pendo.singer.state import bookmark_ms, check_state
 from tap_pendo.streams import STREAMS
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tap_pendo.discover import stream_schema
 from tap_pendo.errors import PendoError
+from tap_pendo.singer.discover import stream_schema
 from tap_pendo.streams import STREAMS
 from tap_pendo.timefmt import ms_to_rfc3339, parse_datetime_ms
 from tap_pendo.transform import RecordPlan, snake

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tap_pendo.pager import WalkEnd
+from tap_pendo.pendo.paging import WalkEnd
+from tap_pendo.readers.windows import WindowScope
 from tap_pendo.streams import STREAMS
 from tap_pendo.timefmt import DAY_MS, HOUR_MS, parse_datetime_ms
-from tap_pendo.windows import WindowScope
 
 ZONES = ["America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
 

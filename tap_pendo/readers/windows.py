@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
-from . import aggregation as agg
+from ..pendo import aggregation as agg
+from ..pendo.paging import WalkEnd, keyset_rows, position_of
+from ..streams import StreamDef, period_field
+from ..timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339
+from ..transform import optional_ms
 from .items import OfOneStream, ReadContext, Spawn, UnitEnd
-from .pager import WalkEnd, keyset_rows, position_of
-from .streams import StreamDef, period_field
-from .timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339
-from .transform import optional_ms
 
 LATE_DATA_MS = DAY_MS  # Pendo's data arrives hours late: a run always re-reads a day
 HOUR_WINDOW_MS = 24 * HOUR_MS

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import quote
 
-from . import aggregation as agg
-from .entities import passed
-from .errors import PendoError
+from ..errors import PendoError
+from ..pendo import aggregation as agg
+from ..pendo.paging import path_value
+from ..streams import StreamDef
+from ..timefmt import DAY_MS, MINUTE_MS, ms_to_rfc3339
+from ..transform import optional_ms
 from .items import OfOneStream, ReadContext, Spawn, UnitEnd
-from .pager import path_value
-from .streams import StreamDef
-from .timefmt import DAY_MS, MINUTE_MS, ms_to_rfc3339
-from .transform import optional_ms
+from .listing import passed
 
 # Pendo keeps 180 days of history and answers [] for an older `starttime`; the margin
 # keeps the first request inside the limit when Pendo's clock runs a little ahead.

@@ -10,8 +10,8 @@ import time
 import singer
 from singer import metrics
 
-from .books import WindowBook
-from .timefmt import ms_to_rfc3339
+from ..timefmt import ms_to_rfc3339
+from .checkpoints import WindowBook
 
 LOGGER = singer.get_logger()
 INTERVAL_SECONDS = 5.0

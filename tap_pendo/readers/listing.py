@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
-from . import aggregation as agg
+from ..pendo import aggregation as agg
+from ..pendo.paging import WalkEnd, keyset_rows, position_of
+from ..streams import Listing, StreamDef
+from ..timefmt import ms_to_rfc3339
+from ..transform import optional_ms
 from .items import ReadContext, SinceBookmark, StreamRow, UnitEnd
-from .pager import WalkEnd, keyset_rows, position_of
-from .streams import Listing, StreamDef
-from .timefmt import ms_to_rfc3339
-from .transform import optional_ms
 
 
 def sort_key(position: Optional[list]) -> list:

@@ -28,18 +28,18 @@ from typing import Any, Optional
 
 import orjson
 
-from .documents import DocumentUnit, read_document
-from .entities import ListingUnit, read_listing
-from .history import HistoryDay, read_history_day
-from .items import ReadContext, Spawn, StreamRow, UnitEnd
-from .lanes import Lane
-from .output import SingerWriter, record_prefix
-from .pager import PageEnd
+from ..pendo.paging import PageEnd
+from ..readers.document import DocumentUnit, read_document
+from ..readers.history import HistoryDay, read_history_day
+from ..readers.items import ReadContext, Spawn, StreamRow, UnitEnd
+from ..readers.listing import ListingUnit, read_listing
+from ..readers.windows import Window, read_window
+from ..singer.output import SingerWriter, record_prefix
+from ..timefmt import ms_to_rfc3339, now_ms
+from ..transform import Unconvertible
 from .progress import Progress
-from .timefmt import ms_to_rfc3339, now_ms
-from .transform import Unconvertible
-from .windows import Window, read_window
-from .work import WorkQueue
+from .resequencer import Lane
+from .work_queue import WorkQueue
 
 READERS = {
     ListingUnit: read_listing,

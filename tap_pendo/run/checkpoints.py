@@ -11,11 +11,11 @@ uses these.
 from collections import deque
 from typing import Optional
 
-from .documents import DocumentScope
-from .entities import EntityScope, ListingUnit
-from .history import HistoryScope
-from .timefmt import ms_to_rfc3339
-from .windows import WindowScope
+from ..readers.document import DocumentScope
+from ..readers.history import HistoryScope
+from ..readers.listing import EntityScope, ListingUnit
+from ..readers.windows import WindowScope
+from ..timefmt import ms_to_rfc3339
 
 
 class EntityBook:

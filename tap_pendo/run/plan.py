@@ -9,15 +9,15 @@ spawned while the run goes: where a subscription's days start is Pendo's to say.
 
 from dataclasses import dataclass
 
-from . import aggregation as agg
-from .config import Config
-from .documents import DocumentScope, DocumentUnit
-from .entities import EntityScope, ListingUnit
-from .history import HISTORY_KEPT_MS, HistoryScope
-from .state import bookmark_ms, bookmark_value
-from .streams import DOCUMENT, HISTORY, LISTING, WINDOWS, StreamDef
-from .timefmt import DAY_MS, ms_to_rfc3339, parse_datetime_ms
-from .windows import LATE_DATA_MS, WindowScope
+from ..config import Config
+from ..pendo import aggregation as agg
+from ..readers.document import DocumentScope, DocumentUnit
+from ..readers.history import HISTORY_KEPT_MS, HistoryScope
+from ..readers.listing import EntityScope, ListingUnit
+from ..readers.windows import LATE_DATA_MS, WindowScope
+from ..singer.state import bookmark_ms, bookmark_value
+from ..streams import DOCUMENT, HISTORY, LISTING, WINDOWS, StreamDef
+from ..timefmt import DAY_MS, ms_to_rfc3339, parse_datetime_ms
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
-from .client import PendoClient
-from .errors import PendoError
+from ..errors import PendoError
+from ..pendo.client import PendoClient
+from ..pendo.paging import path_value
+from ..streams import StreamDef
+from ..timefmt import ms_to_rfc3339
+from ..transform import optional_ms
 from .items import OfOneStream, ReadContext, SinceBookmark, UnitEnd
-from .pager import path_value
-from .streams import StreamDef
-from .timefmt import ms_to_rfc3339
-from .transform import optional_ms
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import Optional
 
 import singer
 
-from .errors import StateError
-from .streams import STREAMS, StreamDef, other_period_field, period_field
-from .timefmt import parse_datetime_ms
+from ..errors import StateError
+from ..streams import STREAMS, StreamDef, other_period_field, period_field
+from ..timefmt import parse_datetime_ms
 
 TIME_KEYS = ("window_start", "run_started")
 

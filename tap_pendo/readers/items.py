@@ -4,10 +4,10 @@ dicts, the hot path) and the pager's PageEnd. Data only: nothing here calls back
 from dataclasses import dataclass
 from typing import Any
 
-from .client import PendoClient
-from .config import Config
-from .pager import path_value
-from .transform import optional_ms
+from ..config import Config
+from ..pendo.client import PendoClient
+from ..pendo.paging import path_value
+from ..transform import optional_ms
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from functools import cache
 from singer import metadata
 from singer.catalog import Catalog
 
-from .documents import fetch_document
-from .streams import STREAMS, StreamDef, other_period_field
+from ..readers.document import fetch_document
+from ..streams import STREAMS, StreamDef, other_period_field
 
-SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
+SCHEMA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "schemas")
 # Pendo's metadata `Type` -> JSON schema of a field value.
 FIELD_TYPES = {
     "time": {"type": ["null", "string"], "format": "date-time"},

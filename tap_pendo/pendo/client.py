@@ -21,8 +21,8 @@ import requests
 import singer
 import urllib3
 
-from .config import Config
-from .errors import PendoError
+from ..config import Config
+from ..errors import PendoError
 
 LOGGER = singer.get_logger()
 RETRY_BASE_SECONDS = 0.5

@@ -6,17 +6,17 @@ from typing import Optional
 
 from singer import metadata
 
-from .books import book_for
-from .client import PendoClient
-from .config import Config
-from .errors import CatalogError
-from .executor import Executor
-from .items import ReadContext
+from ..config import Config
+from ..errors import CatalogError
+from ..pendo.client import PendoClient
+from ..readers.items import ReadContext
+from ..run.checkpoints import book_for
+from ..run.executor import Executor
+from ..run.plan import Plan, build_plan
+from ..run.progress import Progress
+from ..streams import STREAMS, StreamDef, period_field
+from ..transform import RecordPlan
 from .output import SingerWriter
-from .plan import Plan, build_plan
-from .progress import Progress
-from .streams import STREAMS, StreamDef, period_field
-from .transform import RecordPlan
 
 
 @dataclass(frozen=True)

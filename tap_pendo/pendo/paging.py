@@ -8,9 +8,9 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from ..errors import PendoError
 from .aggregation import keyset_page, request_body
 from .client import PendoClient, RetryableError
-from .errors import PendoError
 
 
 @dataclass(frozen=True)

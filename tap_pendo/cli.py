@@ -1,0 +1,167 @@
+"""The command line of tap-pendo.
+
+main() parses the arguments, checks config, catalog and state before any
+request, then discovers or syncs. Errors a user can fix end the run with one
+line on stderr and exit code 1; the integration key never reaches any output.
+"""
+
+import argparse
+import json
+import logging
+import sys
+
+import singer
+from singer.catalog import Catalog
+
+from .about import about, about_markdown
+from .config import Config, load_config, unknown_keys
+from .errors import CatalogError, ConfigError, StateError, UserError
+from .pendo.client import PendoClient
+from .run.progress import Progress
+from .singer.discover import discover, fetch_metadata_docs
+from .singer.output import SingerWriter
+from .singer.state import check_state
+from .singer.sync import plan_sync, selection, sync
+from .timefmt import now_ms
+
+LOGGER = singer.get_logger()
+# Exit codes: 0 success; 1 bad input, or Pendo refused (one line says which); 70 (EX_SOFTWARE)
+# a bug in the tap (with its traceback). argparse's own usage errors exit with 2.
+EXIT_USER_ERROR = 1
+EXIT_INTERNAL_ERROR = 70
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """singer-python's flags. Its own parse_args is not used because it loads the
+    files itself and fails with a traceback that does not say which file is wrong."""
+    parser = argparse.ArgumentParser(prog="tap-pendo", description="Singer tap for Pendo")
+    parser.add_argument("-c", "--config", help="Config file")
+    parser.add_argument("-s", "--state", help="State file")
+    parser.add_argument("-p", "--properties", help="Catalog file (deprecated: use --catalog)")
+    parser.add_argument("--catalog", help="Catalog file")
+    parser.add_argument("-d", "--discover", action="store_true", help="Print a catalog")
+    parser.add_argument(
+        "--about", action="store_true", help="Print the tap's capabilities and settings"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "markdown"),
+        default="json",
+        help="Format of --about (default: json)",
+    )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="Print what a sync would read (streams, windows, bounds, requests) and stop: "
+        "no request is made",
+    )
+    args = parser.parse_args(argv)
+    if not args.about and not args.config:
+        parser.error("the following arguments are required: -c/--config")
+    return args
+
+
+def load_json_file(path: str, what: str, error):
+    """Parse a JSON file, or raise `error` with a one-line message naming the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise error(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise error(f"the {what} file {path} is not valid JSON ({exc})") from None
+
+
+def load_catalog(path: str) -> Catalog:
+    """A Catalog from a file, with a clear error when it is not one."""
+    raw = load_json_file(path, "catalog", CatalogError)
+    if not isinstance(raw, dict) or not isinstance(raw.get("streams"), list):
+        raise CatalogError(
+            f"{path} is not a Singer catalog (no 'streams' list): run tap-pendo --discover"
+        )
+    try:
+        return Catalog.from_dict(raw)
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise CatalogError(
+            f"{path} is not a Singer catalog ({exc}): run tap-pendo --discover"
+        ) from None
+
+
+class RedactKey(logging.Filter):
+    """Replaces the integration key in every log record, wherever it came from."""
+
+    def __init__(self, key: str):
+        super().__init__()
+        self.key = key
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.key in message:
+            record.msg = message.replace(self.key, "<integration key>")
+            record.args = ()
+        if record.exc_info and not record.exc_text:
+            # The formatter uses exc_text when it is set: a traceback is cleaned too.
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = text.replace(self.key, "<integration key>")
+        return True
+
+
+def run(args: argparse.Namespace) -> None:
+    """Describe the tap, discover, plan or sync, once every input is known to be usable."""
+    if args.about:
+        text = about_markdown() if args.format == "markdown" else json.dumps(about(), indent=2)
+        sys.stdout.write(text.rstrip("\n") + "\n")
+        return
+    raw_config = load_json_file(args.config, "config", ConfigError)
+    config: Config = load_config(raw_config)
+    for handler in logging.getLogger().handlers + LOGGER.handlers:
+        handler.addFilter(RedactKey(config.integration_key))
+    for key in unknown_keys(raw_config):
+        LOGGER.warning("config key '%s' is not one tap-pendo knows; it is ignored", key)
+    if args.discover:
+        client = PendoClient(config, observe=Progress().request)
+        catalog = discover(config.period, fetch_metadata_docs(client))
+        json.dump(catalog.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    catalog_path = args.catalog or args.properties
+    if not catalog_path:
+        raise CatalogError("pass --catalog CATALOG (make one with tap-pendo --discover)")
+    catalog = load_catalog(catalog_path)
+    state = check_state(
+        load_json_file(args.state, "state", StateError) if args.state else None, config.period
+    )
+    selected = selection(catalog, config.period)
+    if not selected:
+        LOGGER.warning("no stream is selected in the catalog: nothing to do")
+    progress = Progress()
+    plan = plan_sync(config, state, selected, now_ms())
+    if args.plan:
+        sys.stdout.write("\n".join(plan.describe()) + "\n")
+        return
+    progress.planned(plan.describe())
+    client = PendoClient(config, observe=progress.request)
+    writer = SingerWriter()
+    try:
+        sync(config, client, plan, selected, state, writer, progress)
+    finally:
+        writer.flush()
+        progress.summary(dict(client.requests_by_stream), client.retries)
+
+
+def main(argv=None) -> None:
+    """The console script."""
+    args = parse_args(argv)
+    try:
+        run(args)
+    except UserError as error:
+        LOGGER.critical(str(error))
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        LOGGER.critical("interrupted: rerun with the last STATE to resume")
+        sys.exit(EXIT_USER_ERROR)
+    except Exception:
+        # A bug: show its traceback, but through the logger, so that the key is
+        # taken out of it like out of every other line.
+        LOGGER.exception("tap-pendo failed; please report this at the tap-pendo issue tracker")
+        sys.exit(EXIT_INTERNAL_ERROR)
