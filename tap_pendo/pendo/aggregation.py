@@ -115,10 +115,15 @@ def before(field: str, ms: int) -> str:
     return f"{field} < {ms}"
 
 
+def unset(field: str) -> str:
+    """Rows with no value in `field` (missing or null)."""
+    return f"{field} == null"
+
+
 def unset_or_since(field: str, ms: int) -> str:
     """Rows with no value in `field`, or one at or after `ms`: nothing without a value is
     lost, and rows that share the bookmark's value are read again, never skipped."""
-    return f"{field} == null || {field} >= {ms}"
+    return any_of(unset(field), at_or_after(field, ms))
 
 
 def keyset_page(

@@ -5,13 +5,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
+from ..config import Config
 from ..errors import PendoError
 from ..pendo.client import PendoClient
 from ..pendo.paging import path_value
 from ..streams import StreamDef
 from ..timefmt import ms_to_rfc3339
 from ..transform import optional_ms
-from .items import OfOneStream, ReadContext, SinceBookmark, UnitEnd
+from .base import OfOneStream, PlanEntry, ReadContext, SinceBookmark, bookmark_ms
+from .items import UnitEnd
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,16 @@ class DocumentScope(SinceBookmark):
     bookmark_ms: Optional[int]
     start_ms: int
     sync_start_ms: int
+
+    resume_position = None  # one request: nothing to resume inside it
+
+    @property
+    def kind(self) -> "DocumentKind":
+        return DOCUMENT
+
+    @property
+    def unit_group(self) -> str:
+        return self.stream.name
 
     def finished(self, newest: Optional[int]) -> Optional[dict]:
         """The bookmark after a run that wrote items up to `newest`; None: full table."""
@@ -42,6 +54,12 @@ class DocumentUnit(OfOneStream):
     """The one request of a document stream."""
 
     scope: DocumentScope
+
+    def describe(self) -> str:
+        return self.scope.describe()
+
+    def as_json(self) -> dict:
+        return {"kind": DOCUMENT.name, "path": self.scope.stream.source}
 
 
 def fetch_document(client: PendoClient, stream: StreamDef):
@@ -78,3 +96,65 @@ def read_document(ctx: ReadContext, unit: DocumentUnit) -> Iterator:
             if moment is not None and (newest is None or moment > newest):
                 newest = moment
     yield UnitEnd(newest)
+
+
+class DocumentCheckpoint:
+    """A document stream: one request; its bookmark once it is written."""
+
+    def __init__(self, scope: DocumentScope):
+        self.scope = scope
+        self.finished = False
+        self.entry: Optional[dict] = None
+
+    def spawned(self, spawn) -> None:
+        raise AssertionError("a document stream spawns no units")
+
+    def written(self, unit, position) -> None:
+        """The document's rows are written whole; its end follows."""
+
+    def done(self, unit, newest: Optional[int]) -> None:
+        self.entry = self.scope.finished(newest)
+        self.finished = True
+
+    def done_line(self, unit, rows: int) -> None:
+        return None
+
+
+class DocumentKind:
+    """Streams read from one GET answer."""
+
+    name = "document"
+
+    def scope(self, config: Config, state: dict, stream: StreamDef, sync_start_ms: int):
+        return DocumentScope(
+            stream=stream,
+            key=stream.bookmark_key(config.period),
+            bookmark_ms=bookmark_ms(state, stream, config.period),
+            start_ms=config.start_ms,
+            sync_start_ms=sync_start_ms,
+        )
+
+    def first_units(self, config: Config, scopes: tuple) -> tuple:
+        (scope,) = scopes
+        return (DocumentUnit(scope),)
+
+    def read(self, ctx: ReadContext, unit: DocumentUnit) -> Iterator:
+        return read_document(ctx, unit)
+
+    def checkpoint(self, scope: DocumentScope, first_units: tuple) -> DocumentCheckpoint:
+        return DocumentCheckpoint(scope)
+
+    def check_bookmark(self, stream: StreamDef, bookmark: dict, period: str) -> None:
+        """A document has no resume position."""
+
+    def plan_entry(self, scope: DocumentScope, units: tuple) -> PlanEntry:
+        since = ms_to_rfc3339(scope.since_ms) if scope.key is not None else None
+        return PlanEntry(
+            text=scope.describe(),
+            requests=1,
+            bounds={"from": since, "to": None},
+            units=tuple(unit.as_json() for unit in units),
+        )
+
+
+DOCUMENT = DocumentKind()

@@ -6,19 +6,32 @@ same walk that the `visitors` stream reads, when both are selected): for each, t
 listing hands the executor a group of HistoryDay units, which run like any other.
 """
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import quote
 
-from ..errors import PendoError
+from ..config import Config
+from ..errors import PendoError, StateError
 from ..pendo import aggregation as agg
 from ..pendo.paging import path_value
 from ..streams import StreamDef
-from ..timefmt import DAY_MS, MINUTE_MS, ms_to_rfc3339
+from ..timefmt import DAY_MS, MINUTE_MS, ms_to_rfc3339, parse_datetime_ms
 from ..transform import optional_ms
-from .items import OfOneStream, ReadContext, Spawn, UnitEnd
-from .listing import passed
+from .base import (
+    OfOneStream,
+    PlanEntry,
+    ReadContext,
+    bookmark_ms,
+    bookmark_value,
+    check_date,
+    check_position,
+    reread_from,
+    upper_ms,
+)
+from .items import Spawn, UnitEnd
+from .listing import listing_unit, passed
 
 # Pendo keeps 180 days of history and answers [] for an older `starttime`; the margin
 # keeps the first request inside the limit when Pendo's clock runs a little ahead.
@@ -43,6 +56,20 @@ class HistoryScope:
     partial: Optional[list]
     app_ids: tuple
     include_anonymous: bool
+
+    takes_rows = False  # it learns its visitors from the listing; its rows are history items
+
+    @property
+    def kind(self) -> "HistoryKind":
+        return HISTORY
+
+    @property
+    def unit_group(self):
+        return self.stream.listing
+
+    @property
+    def resume_position(self) -> Optional[list]:
+        return self.position
 
     @property
     def where(self) -> str:
@@ -142,6 +169,12 @@ class HistoryDay(OfOneStream):
 
     state_at_end = False  # days are many and short: their STATEs come a second apart
 
+    def describe(self) -> str:
+        return f"history from {ms_to_rfc3339(self.day_ms)}"
+
+    def as_json(self) -> dict:
+        return {"kind": HISTORY.name, "day": ms_to_rfc3339(self.day_ms)}
+
 
 def read_history_day(ctx: ReadContext, unit: HistoryDay) -> Iterator:
     """The visitor's history items of that slice, as rows."""
@@ -154,3 +187,114 @@ def read_history_day(ctx: ReadContext, unit: HistoryDay) -> Iterator:
         )
     yield from unit.scope.rows(unit.visitor_id, items)
     yield UnitEnd()
+
+
+class HistoryCheckpoint:
+    """visitor_history: visitors in listing order, each done once all its days are written;
+    the stream is finished once the listing is over and every listed visitor is done."""
+
+    def __init__(self, scope: HistoryScope, first_units: tuple):
+        self.scope = scope
+        (self._listing,) = first_units
+        self._visitors: deque = deque()  # [listing position, days not written yet]
+        self._listed = False
+        self._after = scope.position  # the last visitor whose days are all written
+        self._partial = scope.partial  # the visitor under way, and its last day written
+        self.finished = False
+        self.entry: Optional[dict] = scope.progress(scope.position, scope.partial)
+
+    def spawned(self, spawn: Spawn) -> None:
+        self._visitors.append([spawn.group, len(spawn.units)])
+        self._moved()
+
+    def written(self, day, position) -> None:
+        """A day's rows are written whole; its end follows."""
+
+    def done(self, unit, end) -> None:
+        if unit is self._listing:
+            self._listed = True
+        else:
+            visitor = self._visitors[0]
+            visitor[1] -= 1
+            self._partial = [visitor[0], unit.day_ms]
+        self._moved()
+
+    def done_line(self, unit, rows: int) -> None:
+        return None
+
+    def _moved(self) -> None:
+        while self._visitors and self._visitors[0][1] == 0:
+            self._after = self._visitors.popleft()[0]
+            self._partial = None
+        self.finished = self._listed and not self._visitors
+        if self.finished:
+            self.entry = self.scope.finished()
+        else:
+            self.entry = self.scope.progress(self._after, self._partial)
+
+
+class HistoryKind:
+    """visitor_history: GET /visitor/{id}/history, one unit per visitor and 24-hour slice;
+    the visitors come from the visitors listing."""
+
+    name = "history"
+
+    def scope(self, config: Config, state: dict, stream: StreamDef, sync_start_ms: int):
+        bookmark = bookmark_ms(state, stream, config.period)
+        run_started = bookmark_value(state, stream, "run_started")
+        high = upper_ms(config, sync_start_ms)
+        return HistoryScope(
+            stream=stream,
+            range_start_ms=max(reread_from(config, bookmark), sync_start_ms - HISTORY_KEPT_MS),
+            range_end_ms=high,
+            bookmark_ms=bookmark,
+            # A resumed run keeps the first attempt's start, so the bookmark never
+            # passes what the interrupted attempt did not read.
+            run_started_ms=parse_datetime_ms(run_started) if run_started else high,
+            position=bookmark_value(state, stream, "after"),
+            partial=bookmark_value(state, stream, "visitor"),
+            app_ids=config.app_ids,
+            include_anonymous=config.include_anonymous_visitors,
+        )
+
+    def first_units(self, config: Config, scopes: tuple) -> tuple:
+        return (listing_unit(config, scopes),)
+
+    def read(self, ctx: ReadContext, unit: HistoryDay) -> Iterator:
+        return read_history_day(ctx, unit)
+
+    def checkpoint(self, scope: HistoryScope, first_units: tuple) -> HistoryCheckpoint:
+        return HistoryCheckpoint(scope, first_units)
+
+    def check_bookmark(self, stream: StreamDef, bookmark: dict, period: str) -> None:
+        length = len(stream.listing.order)
+        check_date(stream.name, "run_started", bookmark.get("run_started"))
+        check_position(stream.name, "after", bookmark.get("after"), length)
+        partial = bookmark.get("visitor")
+        if partial is None:
+            return
+        if not (isinstance(partial, list) and len(partial) == 2 and type(partial[1]) is int):
+            raise StateError(
+                f"state bookmark '{stream.name}.visitor' is {str(partial)[:80]}, not [position, "
+                "day]: remove it to restart that visitor's history"
+            )
+        check_position(stream.name, "visitor", partial[0], length)
+
+    def plan_entry(self, scope: HistoryScope, units: tuple) -> PlanEntry:
+        (unit,) = units
+        name = scope.stream.name
+        shared = [stream for stream in unit.informs if stream != name]
+        listing = unit.describe() + (f", shared with {', '.join(shared)}" if shared else "")
+        return PlanEntry(
+            text=f"{scope.describe()}; visitors from the {listing}",
+            requests=1 if unit.stream == name else 0,
+            bounds={
+                "from": ms_to_rfc3339(scope.range_start_ms),
+                "to": ms_to_rfc3339(scope.range_end_ms),
+            },
+            units=(unit.as_json(),),
+            more_requests="one per visitor and day of history",
+        )
+
+
+HISTORY = HistoryKind()

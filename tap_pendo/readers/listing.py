@@ -1,17 +1,26 @@
 """Entity streams (accounts, visitors, features, pages, guides, track types, and the guide
 steps and polls inside guides): one keyset walk of their source, a listing, which every
-stream riding on that source reads once."""
+stream riding on that source reads once (visitor_history lists its visitors there too)."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
+from ..config import Config
 from ..pendo import aggregation as agg
 from ..pendo.paging import WalkEnd, keyset_rows, position_of
 from ..streams import Listing, StreamDef
 from ..timefmt import ms_to_rfc3339
 from ..transform import optional_ms
-from .items import ReadContext, SinceBookmark, StreamRow, UnitEnd
+from .base import (
+    PlanEntry,
+    ReadContext,
+    SinceBookmark,
+    bookmark_ms,
+    bookmark_value,
+    check_position,
+)
+from .items import StreamRow, UnitEnd
 
 
 def sort_key(position: Optional[list]) -> list:
@@ -26,23 +35,54 @@ def passed(position: list, done: Optional[list]) -> bool:
 
 @dataclass(frozen=True)
 class EntityScope(SinceBookmark):
-    """Which rows of an entity stream this run writes, and how its bookmark moves."""
+    """Which rows of an entity stream this run writes, and how its bookmark moves.
+
+    A finished run's bookmark keeps, besides the newest date, the keyset position of its
+    newest row (`newest`): the next run reads the rows past it, so rows that share the
+    newest date (a bulk edit ties hundreds) do not come again every run. Rows without a
+    date cannot be tracked and always come. An older bookmark, without `newest`, reads
+    from its date on, ties included.
+    """
 
     stream: StreamDef
     key: str  # the bookmark key
     bookmark_ms: Optional[int]  # rows dated before it were written by an earlier run
+    newest: Optional[list]  # the listing position of the newest row an earlier run wrote
     start_ms: int
     position: Optional[list]  # the listing position where an interrupted run stopped
     sync_start_ms: int
 
+    takes_rows = True  # its rows are the listing's own (visitor_history only learns from them)
+
+    @property
+    def kind(self) -> "ListingKind":
+        return LISTING
+
+    @property
+    def unit_group(self) -> Listing:
+        return self.stream.listing
+
+    @property
+    def resume_position(self) -> Optional[list]:
+        return self.position
+
     @property
     def where(self) -> str:
         """`wants`, as Pendo's filter."""
-        return agg.unset_or_since(self.stream.replication_path, self.since_ms)
+        field = self.stream.replication_path
+        if self.newest is None:
+            return agg.unset_or_since(field, self.since_ms)
+        return agg.any_of(agg.unset(field), agg.after(self.stream.listing.order, self.newest))
+
+    def wants_row(self, row: dict, position: list) -> bool:
+        """Is this listed row one this run writes? (`where`, row by row.)"""
+        if self.newest is None:
+            return self.wants(row)
+        return optional_ms(position[0]) is None or passed(position, self.newest)
 
     def take(self, row: dict, position: list) -> Iterator:
         """This stream's rows in one row of a shared listing."""
-        if passed(position, self.position) and self.wants(row):
+        if passed(position, self.position) and self.wants_row(row, position):
             rows_of = self.stream.rows_of
             for own in rows_of(row) if rows_of else (row,):
                 yield StreamRow(self.stream.name, own, position)
@@ -57,16 +97,23 @@ class EntityScope(SinceBookmark):
     def finished(self, position: Optional[list]) -> dict:
         """The bookmark once the walk is over, `position` being its last row."""
         # Rows are sorted by date, so the last position holds the newest one.
-        newest = optional_ms(position[0]) if position else None
-        if newest is not None:
+        newest_ms = optional_ms(position[0]) if position else None
+        if (
+            newest_ms is None
+            or not passed(position, self.newest)
+            or (self.bookmark_ms is not None and newest_ms < self.bookmark_ms)
+        ):
+            return self._kept()  # no dated row past the bookmark (a walk shared with history)
+        if newest_ms > self.sync_start_ms:
             # Never past the start of the sync: rows changed while it ran come again.
-            newest = min(newest, self.sync_start_ms)
-            if self.bookmark_ms is None or newest > self.bookmark_ms:
-                return {self.key: ms_to_rfc3339(newest)}
-        return self._kept()
+            return {self.key: ms_to_rfc3339(self.sync_start_ms)}
+        return {self.key: ms_to_rfc3339(newest_ms), "newest": position}
 
     def _kept(self) -> dict:
-        return {self.key: ms_to_rfc3339(self.bookmark_ms)} if self.bookmark_ms is not None else {}
+        if self.bookmark_ms is None:
+            return {}
+        kept = {self.key: ms_to_rfc3339(self.bookmark_ms)}
+        return {**kept, "newest": self.newest} if self.newest is not None else kept
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +129,10 @@ class ListingUnit:
     state_at_end = True
 
     @property
+    def kind(self) -> "ListingKind":
+        return LISTING
+
+    @property
     def stream(self) -> str:
         """The stream whose rows are the plain rows of this unit (the first consumer)."""
         return self.consumers[0].stream.name
@@ -89,11 +140,11 @@ class ListingUnit:
     @property
     def streams(self) -> tuple:
         """The streams whose rows this unit reads."""
-        return tuple(c.stream.name for c in self.consumers if isinstance(c, EntityScope))
+        return tuple(c.stream.name for c in self.consumers if c.takes_rows)
 
     @property
     def informs(self) -> tuple:
-        """The streams whose books follow this unit: its consumers."""
+        """The streams whose checkpoints follow this unit: its consumers."""
         return tuple(c.stream.name for c in self.consumers)
 
     def position_of(self, row: dict) -> list:
@@ -116,13 +167,45 @@ class ListingUnit:
         (first, *others) = self.consumers
         return (
             not others
-            and isinstance(first, EntityScope)
+            and first.takes_rows
             and first.stream.rows_of is None
             and first.position == self.start
         )
 
     def describe(self) -> str:
         return f"source {self.listing.source}, keyset pages of {self.record_limit}"
+
+    def as_json(self) -> dict:
+        return {
+            "kind": LISTING.name,
+            "source": self.listing.source,
+            "streams": list(self.informs),
+            "after": self.start,
+            "page_rows": self.record_limit,
+        }
+
+
+class ListingCheckpoint:
+    """An entity stream: one listing; its position after every batch written."""
+
+    def __init__(self, scope: EntityScope):
+        self.scope = scope
+        self.finished = False
+        self.entry: Optional[dict] = scope.progress(None)
+
+    def spawned(self, spawn) -> None:
+        raise AssertionError("an entity stream spawns no units")
+
+    def written(self, unit, position: Optional[list]) -> None:
+        if position is not None:
+            self.entry = self.scope.progress(position)
+
+    def done(self, unit, end: WalkEnd) -> None:
+        self.entry = self.scope.finished(end.position)
+        self.finished = True
+
+    def done_line(self, unit, rows: int) -> None:
+        return None
 
 
 def read_listing(ctx: ReadContext, unit: ListingUnit) -> Iterator:
@@ -156,3 +239,58 @@ def read_listing(ctx: ReadContext, unit: ListingUnit) -> Iterator:
         position = position_of(item, order)
         for consumer in unit.consumers:
             yield from consumer.take(item, position)
+
+
+def listing_unit(config: Config, scopes: tuple) -> ListingUnit:
+    """The one walk of a listing for the scopes that ride on it, in run order."""
+    listing = scopes[0].stream.listing
+    params = agg.source_params(listing.params, config.app_ids, config.include_anonymous_visitors)
+    return ListingUnit(listing, scopes, params, config.record_limit)
+
+
+class ListingKind:
+    """Entity streams: a keyset walk of an aggregation source, shared by the streams that
+    ride on it."""
+
+    name = "listing"
+
+    def scope(self, config: Config, state: dict, stream: StreamDef, sync_start_ms: int):
+        return EntityScope(
+            stream=stream,
+            key=stream.bookmark_key(config.period),
+            bookmark_ms=bookmark_ms(state, stream, config.period),
+            newest=bookmark_value(state, stream, "newest"),
+            start_ms=config.start_ms,
+            position=bookmark_value(state, stream, "after"),
+            sync_start_ms=sync_start_ms,
+        )
+
+    def first_units(self, config: Config, scopes: tuple) -> tuple:
+        return (listing_unit(config, scopes),)
+
+    def read(self, ctx: ReadContext, unit: ListingUnit) -> Iterator:
+        return read_listing(ctx, unit)
+
+    def checkpoint(self, scope: EntityScope, first_units: tuple) -> ListingCheckpoint:
+        return ListingCheckpoint(scope)
+
+    def check_bookmark(self, stream: StreamDef, bookmark: dict, period: str) -> None:
+        length = len(stream.listing.order)
+        for key in ("after", "newest"):
+            check_position(stream.name, key, bookmark.get(key), length)
+
+    def plan_entry(self, scope: EntityScope, units: tuple) -> PlanEntry:
+        (unit,) = units
+        name = scope.stream.name
+        shared = [stream for stream in unit.informs if stream != name]
+        text = unit.describe() + (f", shared with {', '.join(shared)}" if shared else "")
+        since = "after the newest row written" if scope.newest else ms_to_rfc3339(scope.since_ms)
+        return PlanEntry(
+            text=text,
+            requests=1 if unit.stream == name else 0,
+            bounds={"from": since, "to": None},
+            units=(unit.as_json(),),
+        )
+
+
+LISTING = ListingKind()

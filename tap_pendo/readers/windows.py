@@ -15,18 +15,30 @@ A window's rows are read in keyset pages ordered by the period first, so a page'
 last row holds the newest replication value read so far.
 """
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
+from ..config import Config
 from ..pendo import aggregation as agg
 from ..pendo.paging import WalkEnd, keyset_rows, position_of
 from ..streams import StreamDef, period_field
-from ..timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339
+from ..timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339, parse_datetime_ms
 from ..transform import optional_ms
-from .items import OfOneStream, ReadContext, Spawn, UnitEnd
+from .base import (
+    OfOneStream,
+    PlanEntry,
+    ReadContext,
+    bookmark_ms,
+    bookmark_value,
+    check_date,
+    check_position,
+    reread_from,
+    upper_ms,
+)
+from .items import Spawn, UnitEnd
 
-LATE_DATA_MS = DAY_MS  # Pendo's data arrives hours late: a run always re-reads a day
 HOUR_WINDOW_MS = 24 * HOUR_MS
 LONGEST_DAY_MS = 25 * HOUR_MS
 NOON_MS = 12 * HOUR_MS
@@ -49,6 +61,18 @@ class WindowScope:
     sync_start_ms: int
     params: Optional[dict]
     record_limit: int
+
+    @property
+    def kind(self) -> "WindowsKind":
+        return WINDOWS
+
+    @property
+    def unit_group(self) -> str:
+        return self.stream.name
+
+    @property
+    def resume_position(self) -> Optional[list]:
+        return self.position
 
     @property
     def order(self) -> tuple:
@@ -171,6 +195,17 @@ class Window(OfOneStream):
     def describe(self) -> str:
         return f"window {self.index + 1} {ms_to_rfc3339(self.first_ms)}"
 
+    def as_json(self) -> dict:
+        last = ms_to_rfc3339(self.last_ms) if self.last_ms is not None else None
+        return {
+            "kind": WINDOWS.name,
+            "index": self.index,
+            "first": ms_to_rfc3339(self.first_ms),
+            # None: the one period (a day) that holds `first`, wherever Pendo says it starts.
+            "last": last,
+            "after": self.position,
+        }
+
 
 def read_window(ctx: ReadContext, window: Window) -> Iterator:
     """A window's rows; then the windows that follow it, if its answer decides them; last,
@@ -191,3 +226,114 @@ def read_window(ctx: ReadContext, window: Window) -> Iterator:
     if following:
         yield Spawn(window.stream, window.index, following)
     yield UnitEnd(end)
+
+
+class WindowCheckpoint:
+    """An event stream: windows in order; the newest value of the finished ones, and where
+    a resumed run goes on (the first window not finished, after its last written row)."""
+
+    def __init__(self, scope: WindowScope, windows: tuple):
+        self.scope = scope
+        self._windows: deque = deque(windows)
+        self._newest = scope.bookmark_ms
+        self._written: Optional[list] = None  # position of the last row of the front window
+        self.done_count = 0
+        self.known = len(windows)
+        self.finished = not self._windows
+        self.entry: Optional[dict] = self._entry()
+
+    def spawned(self, spawn: Spawn) -> None:
+        self._windows.extend(spawn.units)
+        self.known += len(spawn.units)
+        self.entry = self._entry()
+
+    def written(self, window: "Window", position: Optional[list]) -> None:
+        if position is not None:
+            self._written = position
+            self.entry = self._entry()
+
+    def done(self, window: "Window", end: WalkEnd) -> None:
+        assert window is self._windows[0], "windows end in order"
+        self._windows.popleft()
+        self._written = None
+        newest = self.scope.newest(end)
+        if newest is not None and (self._newest is None or newest > self._newest):
+            self._newest = newest
+        self.done_count += 1
+        self.finished = not self._windows
+        self.entry = self._entry()
+
+    def done_line(self, window: "Window", rows: int) -> str:
+        return (
+            f"{self.scope.stream.name}: window {self.done_count}/{self.known} "
+            f"({ms_to_rfc3339(window.first_ms)}) done, {rows} rows so far"
+        )
+
+    def _entry(self) -> dict:
+        newest = self._newest
+        if self.finished and newest is not None:
+            newest = min(newest, self.scope.sync_start_ms)
+        key = self.scope.stream.bookmark_key(self.scope.period)
+        entry = {key: ms_to_rfc3339(newest)} if newest is not None else {}
+        if not self._windows:
+            return entry
+        front = self._windows[0]
+        entry["window_start"] = ms_to_rfc3339(front.first_ms)
+        written = self._written if self._written is not None else front.position
+        return {**entry, "after": written} if written is not None else entry
+
+
+class WindowsKind:
+    """Event streams: an aggregation with a timeSeries, one window of periods per unit."""
+
+    name = "windows"
+
+    def scope(self, config: Config, state: dict, stream: StreamDef, sync_start_ms: int):
+        bookmark = bookmark_ms(state, stream, config.period)
+        resume_at = bookmark_value(state, stream, "window_start")
+        position = None
+        if resume_at:
+            lower = parse_datetime_ms(resume_at)
+            position = bookmark_value(state, stream, "after")
+        else:
+            lower = reread_from(config, bookmark)
+        return WindowScope(
+            stream=stream,
+            period=config.period,
+            lower_ms=lower,
+            upper_ms=upper_ms(config, sync_start_ms),
+            start_ms=config.start_ms,
+            end_ms=config.end_ms,
+            position=position,
+            bookmark_ms=bookmark,
+            sync_start_ms=sync_start_ms,
+            params=agg.source_params(agg.APPS, config.app_ids, config.include_anonymous_visitors),
+            record_limit=config.record_limit,
+        )
+
+    def first_units(self, config: Config, scopes: tuple) -> tuple:
+        (scope,) = scopes
+        return scope.first_windows()
+
+    def read(self, ctx: ReadContext, window: Window) -> Iterator:
+        return read_window(ctx, window)
+
+    def checkpoint(self, scope: WindowScope, first_units: tuple) -> WindowCheckpoint:
+        return WindowCheckpoint(scope, first_units)
+
+    def check_bookmark(self, stream: StreamDef, bookmark: dict, period: str) -> None:
+        check_date(stream.name, "window_start", bookmark.get("window_start"))
+        check_position(
+            stream.name, "after", bookmark.get("after"), len(stream.window_order(period))
+        )
+
+    def plan_entry(self, scope: WindowScope, units: tuple) -> PlanEntry:
+        return PlanEntry(
+            text=scope.describe(),
+            requests=scope.estimated_windows(),
+            bounds={"from": ms_to_rfc3339(scope.lower_ms), "to": ms_to_rfc3339(scope.upper_ms)},
+            units=tuple(unit.as_json() for unit in units),
+        )
+
+
+WINDOWS = WindowsKind()

@@ -1,23 +1,40 @@
 """The executor: runs the units of every selected stream, at most `max_concurrent_requests`
 at once, and writes what they read.
 
-- Workers (one thread per request in flight) take units in plan order, read them,
-  turn their rows into RECORD lines (the compiled transform, one `time_extracted`
-  per page) and hand the lines over in batches, each with the position of its last
-  row.
-- This thread writes each stream's batches in the stream's order (lanes.py): rows of
-  different streams interleave on stdout, rows of one stream come unit after unit.
-  A unit read ahead of its turn holds at most SLOTS_PER_UNIT batches, then its
-  worker waits: no unit's rows pile up in memory.
-- It keeps each stream's books (books.py) and writes a STATE once they moved: a STATE
-  claims exactly the rows written before it, so a run killed at any moment and
+- Workers (one thread per request in flight) take units in plan order, read them through
+  their reader kind (`unit.kind.read`), turn their rows into RECORD lines (the compiled
+  transform, one `time_extracted` per page) and hand the lines over in batches, each with
+  the position of its last row.
+- This thread writes each stream's batches in the stream's order of units (resequencer.py):
+  rows of different streams interleave on stdout, rows of one stream come unit after unit.
+  It keeps each stream's checkpoint (checkpoints.py) and writes a STATE once they moved: a
+  STATE claims exactly the rows written before it, so a run killed at any moment and
   resumed from its last STATE repeats none of them and misses nothing.
-- Workers take units from work.py's queue: a unit that spawns many units (a listed
-  visitor's history days) waits while too many are queued, running queued ones itself
-  meanwhile; and at most OPEN_UNITS_PER_WORKER units per worker are open (taken, not
-  yet written to their end), so that when the output stalls (a target flushing a
-  large batch) the workers stop after a few units instead of reading the rest of the
-  run into memory. Memory stays flat even with one worker.
+
+Why the run cannot deadlock, and why memory stays flat
+------------------------------------------------------
+A worker blocks in three places only; this thread never blocks on a worker except by
+waiting for the next item, and a worker's hand-over never blocks (the queue is unbounded,
+but every batch in it holds one of its unit's SLOTS_PER_UNIT slots):
+
+1. Taking a unit: the work queue gives one only while fewer than OPEN_UNITS_PER_WORKER
+   per worker are open (taken, not yet written to their end). Units are taken in each
+   stream's order, so the first open unit of every stream is at the front of its
+   resequencer: its batches are written as they come, it reaches its end and frees its
+   place. While any unit is open, one of them progresses; when none is, taking succeeds.
+   A stalled output (a target flushing a large batch) therefore stops the reading after
+   a few units instead of reading the rest of the run into memory, even with one worker.
+2. A unit's slots: a unit read ahead of its turn holds at most SLOTS_PER_UNIT batches;
+   then its worker waits until the unit comes to the front, which by 1 it does.
+3. Room to spawn: a unit that spawns many units (a listing that finds visitors, each a
+   group of history days) waits while more than THROTTLE_UNITS_PER_WORKER per worker are
+   outstanding, and meanwhile runs queued ones itself (`spawn_room_or_unit`), so that it
+   progresses even when every worker is such a unit. When the open bound keeps it from
+   taking one, open units exist, and by 1 they are written and make room.
+
+A unit that fails (or is stopped) stops the run: its error reaches this thread, which
+claims what was written before it, raises it, and makes every worker stop at its next
+hand-over. Ctrl-C (KeyboardInterrupt) stops it the same way, without another STATE.
 """
 
 import queue
@@ -29,29 +46,20 @@ from typing import Any, Optional
 import orjson
 
 from ..pendo.paging import PageEnd
-from ..readers.document import DocumentUnit, read_document
-from ..readers.history import HistoryDay, read_history_day
-from ..readers.items import ReadContext, Spawn, StreamRow, UnitEnd
-from ..readers.listing import ListingUnit, read_listing
-from ..readers.windows import Window, read_window
-from ..singer.output import SingerWriter, record_prefix
+from ..readers.items import Spawn, StreamRow, UnitEnd
 from ..timefmt import ms_to_rfc3339, now_ms
 from ..transform import Unconvertible
+from .checkpoints import Checkpoints
 from .progress import Progress
-from .resequencer import Lane
+from .resequencer import Resequencer
 from .work_queue import WorkQueue
 
-READERS = {
-    ListingUnit: read_listing,
-    Window: read_window,
-    DocumentUnit: read_document,
-    HistoryDay: read_history_day,
-}
 BATCH_ROWS = 500  # rows per hand-over: a few hundred KB at most
 SLOTS_PER_UNIT = 8  # batches a unit may have waiting for its turn
 THROTTLE_UNITS_PER_WORKER = 16  # spawned units queued per worker before spawning waits
 OPEN_UNITS_PER_WORKER = 4  # units taken and not yet written, per worker
 STATE_SECONDS = 1.0  # at most one STATE a second while streams are under way
+STOP_POLL_SECONDS = 0.1  # how soon a worker waiting for a slot sees that the run stopped
 
 
 @dataclass(frozen=True)
@@ -79,22 +87,28 @@ class UnitFailed:
     error: BaseException
 
 
-class Executor:
-    """Runs a plan's units; writes RECORD and STATE messages through `writer`."""
+class Stopped(Exception):
+    """Raised in a worker whose run has stopped (another unit failed, or Ctrl-C)."""
 
-    def __init__(self, ctx: ReadContext, plan, books: dict, transforms: dict, writer, progress):
+
+class Executor:
+    """Runs a plan's units; writes RECORD and STATE messages through `output`, which has
+    `record_prefix(stream, time_extracted)`, `write(lines)` and `state(value)`."""
+
+    def __init__(self, ctx, plan, checkpoints: Checkpoints, transforms: dict, output, progress):
         self._ctx = ctx
-        self._books = books  # stream -> book, in run order
-        self._lanes = {stream: Lane(plan.units_of(stream)) for stream in books}
+        self._checkpoints = checkpoints
+        self._order = {stream: Resequencer(plan.units_of(stream)) for stream in checkpoints.streams}
         self._transforms = transforms  # stream -> RecordPlan
-        self._writer: SingerWriter = writer
+        self._output = output
         self._progress: Progress = progress
         workers = ctx.config.max_concurrent_requests
         self._work = WorkQueue(plan.units, OPEN_UNITS_PER_WORKER * workers)
-        self._lanes_open: dict = {}  # unit -> its lanes not yet written to its end
+        self._unwritten_streams: dict = {}  # unit -> how many of its streams await its end
         # Unbounded: every batch in it holds one of its unit's slots.
         self._out: queue.Queue = queue.Queue()
         self._throttle = THROTTLE_UNITS_PER_WORKER * workers
+        self._stopping = threading.Event()
         self._failure: Optional[BaseException] = None
         self._unit_ended = False  # a unit that asks for a STATE of its own ended
         self._workers = [
@@ -102,17 +116,16 @@ class Executor:
             for i in range(workers)
         ]
 
-    # -- this thread: write in each stream's order, keep the books, checkpoint --
+    # -- this thread: write in each stream's order, keep the checkpoints ---------------
 
     def run(self, state: dict) -> dict:
-        """Run every unit; `state` is updated and written as the books move."""
-        bookmarks = state.setdefault("bookmarks", {})
+        """Run every unit; `state` is updated and written as the checkpoints move."""
         for worker in self._workers:
             worker.start()
         last_state = time.monotonic()
         moved = False
         try:
-            while not all(book.finished for book in self._books.values()):
+            while not self._checkpoints.all_finished:
                 moved |= self._handle(self._out.get())
                 while self._failure is None:  # what else is ready goes under the same STATE
                     try:
@@ -122,27 +135,31 @@ class Executor:
                 if self._failure is not None:
                     # What was written before the failure is claimed, then the run ends.
                     if moved:
-                        self._checkpoint(state, bookmarks)
+                        self._output.state(self._checkpoints.update(state))
                     raise self._failure
                 # A STATE once a unit that asks for one ends, else at most every STATE_SECONDS.
                 if moved and (self._unit_ended or time.monotonic() - last_state >= STATE_SECONDS):
-                    self._checkpoint(state, bookmarks)
+                    self._output.state(self._checkpoints.update(state))
                     last_state, moved, self._unit_ended = time.monotonic(), False, False
         finally:
+            self._stopping.set()
             self._work.close()
-        self._checkpoint(state, bookmarks)  # every stream finished: currently_syncing is None
+        for worker in self._workers:
+            worker.join()
+        # Every stream finished: currently_syncing is None.
+        self._output.state(self._checkpoints.update(state))
         return state
 
     def _handle(self, item) -> bool:
-        """Act on one item from the workers; True if some stream's books may have moved."""
+        """Act on one item from the workers; True if some stream's checkpoint may have moved."""
         kind = type(item)
         if kind is Records:
-            for ready in self._lanes[item.stream].accept(item.unit, item, ends=False):
+            for ready in self._order[item.stream].accept(item.unit, item, ends=False):
                 self._act(item.stream, ready)
             return True
         if kind is Spawn:
-            self._lanes[item.stream].add(item.units)
-            self._books[item.stream].on_spawn(item)
+            self._order[item.stream].add(item.units)
+            self._checkpoints[item.stream].spawned(item)
             return True
         if kind is UnitFailed:
             self._failure = item.error
@@ -152,7 +169,7 @@ class Executor:
             self._work.written()
         for stream in item.unit.informs:
             if stream in item.unit.streams:
-                for ready in self._lanes[stream].accept(item.unit, item, ends=True):
+                for ready in self._order[stream].accept(item.unit, item, ends=True):
                     self._act(stream, ready)
             else:  # a stream that follows the unit without taking rows from it
                 self._act(stream, item)
@@ -160,37 +177,27 @@ class Executor:
 
     def _act(self, stream: str, item) -> None:
         """Write a batch, or close a unit, of `stream`, now that it is its turn."""
-        book = self._books[stream]
+        checkpoint = self._checkpoints[stream]
         if type(item) is Records:
-            self._writer.write(item.lines)
+            self._output.write(item.lines)
             item.slots.release()
             self._progress.rows_written(stream, item.count)
-            book.on_written(item.unit, item.position)
+            checkpoint.written(item.unit, item.position)
         else:
-            book.on_done(item.unit, item.result)
-            self._progress.unit_done(stream, item.unit, book)
+            checkpoint.done(item.unit, item.result)
+            self._progress.unit_done(stream, item.unit, checkpoint)
             if stream in item.unit.streams:
-                self._lane_written(item.unit)
+                self._stream_written(item.unit)
 
-    def _lane_written(self, unit) -> None:
-        """One of the unit's lanes wrote it to its end; after the last, it is written."""
-        lanes_left = self._lanes_open.pop(unit, len(unit.streams)) - 1
-        if lanes_left:
-            self._lanes_open[unit] = lanes_left
+    def _stream_written(self, unit) -> None:
+        """One of the unit's streams wrote it to its end; after the last, it is written."""
+        left = self._unwritten_streams.pop(unit, len(unit.streams)) - 1
+        if left:
+            self._unwritten_streams[unit] = left
         else:
             self._work.written()
 
-    def _checkpoint(self, state: dict, bookmarks: dict) -> None:
-        for stream, book in self._books.items():
-            if book.entry is not None:
-                bookmarks[stream] = book.entry
-        # Singer's one stream "currently syncing": the first one not finished.
-        state["currently_syncing"] = next(
-            (stream for stream, book in self._books.items() if not book.finished), None
-        )
-        self._writer.state(state)
-
-    # -- worker threads: read, transform, hand over ---------------------------
+    # -- worker threads: read, transform, hand over ------------------------------------
 
     def _worker(self) -> None:
         while True:
@@ -198,13 +205,14 @@ class Executor:
             if unit is None:
                 return
             if not self._run(unit):
-                self._work.close()
                 return
 
     def _run(self, unit) -> bool:
-        """Read one unit; False if it failed (the failure is handed over)."""
+        """Read one unit; False if it failed or the run stopped (a failure is handed over)."""
         try:
             result = self._read(unit)
+        except Stopped:
+            return False
         except BaseException as error:  # noqa: BLE001 - handed to the main thread, raised there
             self._out.put(UnitFailed(unit, error))
             return False
@@ -220,12 +228,12 @@ class Executor:
         convert, dumps = transform.convert, orjson.dumps
         # A unit without positions (a history day, a document) hands its rows over whole.
         batch_rows = BATCH_ROWS if unit.position_of is not None else float("inf")
-        hand = _Hand(self._out, unit)
+        hand = _HandOver(self._out, unit, self._output.record_prefix, self._stopping)
         records: list = []  # JSON of each record; framed as RECORD lines per batch
         append = records.append
         result = item = None
         try:
-            for item in READERS[type(unit)](self._ctx, unit):
+            for item in unit.kind.read(self._ctx, unit):
                 if type(item) is dict:
                     append(dumps(convert(item)))
                     if len(records) >= batch_rows:
@@ -254,20 +262,26 @@ class Executor:
 
     def _spawn(self, spawn: Spawn) -> None:
         if spawn.throttled:
-            self._work.wait_for_room(self._throttle, self._run)
-        # The books and lanes learn of the units before any of them can hand rows over.
+            while (queued := self._work.spawn_room_or_unit(self._throttle)) is not None:
+                if not self._run(queued):
+                    raise Stopped  # its failure, if any, is handed over already
+        if self._stopping.is_set():
+            raise Stopped
+        # The checkpoints and the order learn of the units before any of them can hand rows over.
         self._out.put(spawn)
         self._work.put(spawn.units, spawn.throttled)
 
 
-class _Hand:
+class _HandOver:
     """One unit's hand-over to the executor's thread: batches of RECORD lines per stream,
     each claiming a slot of the unit (a worker waits while its unit has no free slot),
     framed with the RECORD prefix of the page being read (its time_extracted)."""
 
-    def __init__(self, out: queue.Queue, unit):
+    def __init__(self, out: queue.Queue, unit, record_prefix, stopping: threading.Event):
         self._out = out
         self._unit = unit
+        self._record_prefix = record_prefix
+        self._stopping = stopping
         self._slots = threading.Semaphore(SLOTS_PER_UNIT)
         # A batch (stream, lines, count) handed over at the page end, which tells its position
         self._waiting: Optional[tuple] = None
@@ -283,7 +297,7 @@ class _Hand:
         large allocation per batch (`records` is the caller's to clear)."""
         prefix = self._prefixes.get(stream)
         if prefix is None:
-            prefix = self._prefixes[stream] = record_prefix(stream, self._extracted)
+            prefix = self._prefixes[stream] = self._record_prefix(stream, self._extracted)
         count = len(records)
         records[0] = prefix + records[0]
         records[-1] += b"}\n"
@@ -329,5 +343,9 @@ class _Hand:
         self._others = {}
 
     def _put(self, stream: str, lines: bytes, count: int, position) -> None:
-        self._slots.acquire()
+        while not self._slots.acquire(timeout=STOP_POLL_SECONDS):
+            if self._stopping.is_set():
+                raise Stopped
+        if self._stopping.is_set():
+            raise Stopped
         self._out.put(Records(stream, self._unit, lines, count, position, self._slots))

@@ -10,9 +10,6 @@ import time
 import singer
 from singer import metrics
 
-from ..timefmt import ms_to_rfc3339
-from .checkpoints import WindowBook
-
 LOGGER = singer.get_logger()
 INTERVAL_SECONDS = 5.0
 
@@ -69,18 +66,12 @@ class Progress:
                 total / elapsed,
             )
 
-    def unit_done(self, stream: str, unit, book) -> None:
-        """A unit of `stream` is done: event windows get a line each."""
-        if isinstance(book, WindowBook):
-            LOGGER.info(
-                "%s: window %d/%d (%s) done, %d rows so far",
-                stream,
-                book.done,
-                book.known,
-                ms_to_rfc3339(unit.first_ms),
-                self.rows.get(stream, 0),
-            )
-        if book.finished:
+    def unit_done(self, stream: str, unit, checkpoint) -> None:
+        """A unit of `stream` is done: a line if its kind has one for it (event windows)."""
+        line = checkpoint.done_line(unit, self.rows.get(stream, 0))
+        if line:
+            LOGGER.info("%s", line)
+        if checkpoint.finished:
             LOGGER.info("%s: done, %d rows", stream, self.rows.get(stream, 0))
 
     def summary(self, requests_by_stream: dict, retries: int) -> None:

@@ -1,17 +1,16 @@
-"""The units waiting for the executor's workers, and the two bounds on taking them.
+"""The units waiting for the executor's workers, and the two bounds on taking them (why
+they cannot deadlock is written in executor.py's docstring).
 
-- Spawned units (a listed visitor's history days) that are queued or running: a unit
-  that spawns them waits while too many are outstanding, running queued ones itself
-  meanwhile (`wait_for_room`).
 - Open units (taken, not yet written to their end): a worker takes a unit only while
-  fewer than `open_bound` are open, so a stalled output stops the reading after a few
-  units. Units are taken in each stream's order, so the first open unit of a stream is
-  at the front of its lane and is always written: the bound cannot deadlock.
+  fewer than `open_bound` are open, so that a stalled output stops the reading.
+- Spawned units (a listed visitor's history days) that are queued or running: a unit that
+  spawns them waits while too many are outstanding, and runs queued ones meanwhile
+  (`spawn_room_or_unit` hands them over; the queue never runs anything itself).
 """
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from typing import Optional
 
 
 class WorkQueue:
@@ -43,18 +42,27 @@ class WorkQueue:
             self._open += 1
             return self._units.popleft()
 
-    def take_throttled(self):
-        """A queued spawned unit, if any and if there is room, to run while waiting for room
-        to spawn; else None."""
+    def spawn_room_or_unit(self, bound: int):
+        """None once at most `bound` spawned units are outstanding (or the queue is closed);
+        until then, a queued spawned unit for the caller to run meanwhile, as soon as one
+        can be taken."""
         with self._changed:
-            if self._open >= self._open_bound:
-                return None
-            for unit in self._units:
-                if unit in self._throttled:
-                    self._units.remove(unit)
-                    self._open += 1
+            while len(self._throttled) > bound and not self._closed:
+                unit = self._take_throttled()
+                if unit is not None:
                     return unit
+                self._changed.wait()
             return None
+
+    def _take_throttled(self) -> Optional[object]:
+        if self._open >= self._open_bound:
+            return None
+        for unit in self._units:
+            if unit in self._throttled:
+                self._units.remove(unit)
+                self._open += 1
+                return unit
+        return None
 
     def written(self) -> None:
         """A unit taken before is written to its end."""
@@ -63,24 +71,11 @@ class WorkQueue:
             self._changed.notify_all()
 
     def finished(self, unit) -> None:
+        """A unit taken before is read (its rows may still wait to be written)."""
         with self._changed:
             if unit in self._throttled:
                 self._throttled.discard(unit)
                 self._changed.notify_all()
-
-    def wait_for_room(self, bound: int, run: Callable) -> None:
-        """Return once at most `bound` spawned units are outstanding, running some meanwhile."""
-        while True:
-            with self._changed:
-                if len(self._throttled) <= bound or self._closed:
-                    return
-            unit = self.take_throttled()
-            if unit is not None:
-                run(unit)
-                continue
-            with self._changed:
-                if len(self._throttled) > bound and not self._closed:
-                    self._changed.wait(0.5)
 
     def close(self) -> None:
         with self._changed:

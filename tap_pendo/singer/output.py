@@ -44,6 +44,11 @@ class SingerWriter:
             message["bookmark_properties"] = list(bookmark_properties)
         self._write(orjson.dumps(message) + b"\n")
 
+    @staticmethod
+    def record_prefix(stream: str, time_extracted: str) -> bytes:
+        """The start of a RECORD line (see the module's `record_prefix`)."""
+        return record_prefix(stream, time_extracted)
+
     def write(self, lines: bytes) -> None:
         """RECORD lines made by record_prefix(); buffered."""
         self._write(lines)

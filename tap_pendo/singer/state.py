@@ -7,15 +7,11 @@ once the stream finishes.
 """
 
 import copy
-from typing import Optional
-
-import singer
 
 from ..errors import StateError
+from ..readers import kind_of
+from ..readers.base import check_date
 from ..streams import STREAMS, StreamDef, other_period_field, period_field
-from ..timefmt import parse_datetime_ms
-
-TIME_KEYS = ("window_start", "run_started")
 
 
 def check_state(state, period: str) -> dict:
@@ -56,42 +52,8 @@ def _check_bookmark(stream: StreamDef, bookmark, period: str) -> None:
                 f"{period}: set period back, or rename the bookmark key '{other}' to "
                 f"'{period_field(period)}' in the state (or drop the stream's bookmark to resync it)"
             )
-    for key in (stream.bookmark_key(period), *stream.legacy_bookmark_keys, *TIME_KEYS):
-        if key in bookmark and bookmark[key] is not None:
-            try:
-                parse_datetime_ms(bookmark[key])
-            except ValueError:
-                raise StateError(
-                    f"state bookmark '{stream.name}.{key}' is {bookmark[key]!r}, not an RFC3339 "
-                    "date: fix it or remove it to sync the stream from start_date"
-                ) from None
-    position = bookmark.get("after")
-    if position is not None and not isinstance(position, list):
-        raise StateError(
-            f"state bookmark '{stream.name}.after' must be a list; remove it to restart"
-        )
-    partial = bookmark.get("visitor")
-    if partial is not None and not (
-        isinstance(partial, list)
-        and len(partial) == 2
-        and isinstance(partial[0], list)
-        and isinstance(partial[1], int)
-    ):
-        raise StateError(
-            f"state bookmark '{stream.name}.visitor' must be [position, day]; remove it to "
-            "restart that visitor"
-        )
-
-
-def bookmark_ms(state: dict, stream: StreamDef, period: str) -> Optional[int]:
-    """The stream's replication bookmark in epoch ms, under its key or an older tap's."""
     for key in (stream.bookmark_key(period), *stream.legacy_bookmark_keys):
-        value = singer.get_bookmark(state, stream.name, key)
-        if value:
-            return parse_datetime_ms(value)
-    return None
-
-
-def bookmark_value(state: dict, stream: StreamDef, key: str):
-    """Any other value of the stream's bookmark (`after`, `window_start`, ...)."""
-    return singer.get_bookmark(state, stream.name, key)
+        if key is not None:
+            check_date(stream.name, key, bookmark.get(key))
+    # Where an interrupted run goes on: each reader kind knows its own.
+    kind_of(stream).check_bookmark(stream, bookmark, period)

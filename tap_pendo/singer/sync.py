@@ -9,8 +9,8 @@ from singer import metadata
 from ..config import Config
 from ..errors import CatalogError
 from ..pendo.client import PendoClient
-from ..readers.items import ReadContext
-from ..run.checkpoints import book_for
+from ..readers import ReadContext
+from ..run.checkpoints import Checkpoints
 from ..run.executor import Executor
 from ..run.plan import Plan, build_plan
 from ..run.progress import Progress
@@ -127,6 +127,7 @@ def sync(
     transforms = {
         s.stream.name: RecordPlan(s.stream, s.schema["properties"], set(s.fields)) for s in selected
     }
-    books = {p.stream.name: book_for(p.scope, plan.units_of(p.stream.name)) for p in plan.streams}
-    executor = Executor(ReadContext(config, client), plan, books, transforms, writer, progress)
+    executor = Executor(
+        ReadContext(config, client), plan, Checkpoints(plan), transforms, writer, progress
+    )
     return executor.run(state)

@@ -3,7 +3,8 @@
 import pytest
 
 from tap_pendo.errors import StateError
-from tap_pendo.singer.state import bookmark_ms, check_state
+from tap_pendo.readers.base import bookmark_ms
+from tap_pendo.singer.state import check_state
 from tap_pendo.streams import STREAMS
 
 
