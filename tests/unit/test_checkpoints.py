@@ -41,7 +41,9 @@ def test_a_window_checkpoint_claims_the_front_window_up_to_its_last_written_row(
     }
     for window in (second, *rest):
         checkpoint.done(window, WalkEnd(None, None))
-    assert checkpoint.finished and checkpoint.entry == {"hour": ms_to_rfc3339(first.first_ms + 7_200_000)}
+    assert checkpoint.finished and checkpoint.entry == {
+        "hour": ms_to_rfc3339(first.first_ms + 7_200_000)
+    }
 
 
 def history_scope(**more):
@@ -78,7 +80,9 @@ def test_a_history_checkpoint_claims_whole_visitors_and_the_days_written_of_the_
     checkpoint.done(listing, None)
     assert not checkpoint.finished
     checkpoint.done(v2[2], None)
-    assert checkpoint.finished and checkpoint.entry == {"modified_ts": ms_to_rfc3339(10 * 86_400_000)}
+    assert checkpoint.finished and checkpoint.entry == {
+        "modified_ts": ms_to_rfc3339(10 * 86_400_000)
+    }
 
 
 def test_a_resumed_visitor_asks_only_the_days_not_written_yet():
