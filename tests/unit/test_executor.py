@@ -277,7 +277,7 @@ def test_ctrl_c_stops_the_run_without_another_state_and_every_worker_ends():
         worker.join(LIVENESS_SECONDS)
         assert not worker.is_alive()
     assert len(run.output.states) == states
-    for lines_before, bookmarks in run.output.states:
+    for _, bookmarks in run.output.states:
         assert bookmarks["a"]["done"] * 600 <= len(rows_of(run.output, "a"))
 
 
