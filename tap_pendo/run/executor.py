@@ -30,7 +30,9 @@ but every batch in it holds one of its unit's SLOTS_PER_UNIT slots):
    group of history days) waits while more than THROTTLE_UNITS_PER_WORKER per worker are
    outstanding, and meanwhile runs queued ones itself (`spawn_room_or_unit`), so that it
    progresses even when every worker is such a unit. When the open bound keeps it from
-   taking one, open units exist, and by 1 they are written and make room.
+   taking one, open units exist, and by 1 they are written and make room. This holds
+   because throttled units are never of a stream whose rows their spawner writes (the
+   visitors listing spawns visitor_history's days): they do not wait for it to end.
 
 A unit that fails (or is stopped) stops the run: its error reaches this thread, which
 claims what was written before it, raises it, and makes every worker stop at its next
