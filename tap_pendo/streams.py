@@ -50,6 +50,41 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class MetadataColumns:
+    """How accounts and visitors lay out Pendo's `metadata` object: one column per group
+    (`metadata_<group>`), the per-app groups (`auto__<appId>`) gathered into one column,
+    and the replication value lifted to a column of its own."""
+
+    path: str = "metadata"
+    column_prefix: str = "metadata_"
+    per_app_group: str = r"^auto__(-?\d+)$"  # a per-app group's name; the app id is group 1
+    per_app_column: str = "metadata_auto_per_app"
+    per_app_like: str = "auto"  # the group whose schema types the per-app groups
+    lifted_group: str = "auto"
+    lifted_field: str = "lastupdated"  # becomes the column of the same name
+
+    def column(self, group: str) -> str:
+        return self.column_prefix + group
+
+
+@dataclass(frozen=True)
+class VisitorHistory:
+    """visitor_history's facts: which listed visitors can have history, and the fields of
+    a history item (GET /api/v1/visitor/{id}/history)."""
+
+    kept_days: int = 180  # Pendo answers [] for a `starttime` older than this
+    anonymous_prefix: str = "_PENDO_T_"
+    visitor_id: str = "visitorId"
+    first_visit: str = "metadata.auto.firstvisit"
+    last_visit: str = "metadata.auto.lastvisit"
+    do_not_process: str = "metadata.pendo.donotprocess"
+    item_app: str = "appId"
+    item_time: str = "ts"
+    item_last_time: str = "lastTs"
+    modified: str = "modifiedTs"  # added by the tap: the later of ts and lastTs
+
+
+@dataclass(frozen=True)
 class StreamDef:
     """What a stream is and how it is read, transformed and discovered."""
 
@@ -67,8 +102,9 @@ class StreamDef:
     rows_of: Optional[Callable[[dict], Iterable[dict]]] = None
     parent: Optional[str] = None  # catalog metadata `parent-tap-stream-id`
     legacy_bookmark_keys: tuple = ()  # bookmark keys written by singer-io's tap-pendo
+    history: Optional[VisitorHistory] = None  # HISTORY streams
     # Transform
-    metadata_groups: bool = False  # `metadata.<group>` objects become `metadata_<group>` columns
+    metadata_columns: Optional[MetadataColumns] = None  # accounts and visitors
     verbatim_columns: frozenset = frozenset()  # objects whose inner names are kept as sent
     verbatim_document: bool = False  # a schema document: group and field names kept
     # Discovery
@@ -164,7 +200,7 @@ def _people(name, listing, key):
         replication_key="lastupdated",
         replication_path="metadata.auto.lastupdated",
         listing=listing,
-        metadata_groups=True,
+        metadata_columns=MetadataColumns(),
     )
 
 
@@ -302,7 +338,7 @@ STREAMS = {
             name="visitor_history", reader=HISTORY, listing=VISITORS,
             key_properties=("visitor_id", "app_id", "ts", "type"),
             identity=("visitorId", "appId", "ts", "type"),
-            replication_key="modified_ts", parent="visitors",
+            replication_key="modified_ts", parent="visitors", history=VisitorHistory(),
         ),
         # Beyond Stitch's streams.
         _guide_part("guide_steps", "steps"),

@@ -30,7 +30,7 @@ class WalkEnd:
 
 
 def path_value(row: dict, path: str):
-    """`row["metadata"]["auto"]["lastupdated"]` for `metadata.auto.lastupdated`; None if missing."""
+    """`row["a"]["b"]["c"]` for the path `a.b.c`; None if any part is missing."""
     if "." not in path:
         return row.get(path)
     value = row

@@ -16,7 +16,7 @@ from ..config import Config
 from ..errors import PendoError, StateError
 from ..pendo import aggregation as agg
 from ..pendo.paging import path_value
-from ..streams import StreamDef
+from ..streams import StreamDef, VisitorHistory
 from ..timefmt import DAY_MS, MINUTE_MS, ms_to_rfc3339, parse_datetime_ms
 from ..transform import optional_ms
 from .base import (
@@ -33,13 +33,9 @@ from .base import (
 from .items import Spawn, UnitEnd
 from .listing import listing_unit, passed
 
-# Pendo keeps 180 days of history and answers [] for an older `starttime`; the margin
-# keeps the first request inside the limit when Pendo's clock runs a little ahead.
-HISTORY_KEPT_MS = 180 * DAY_MS - 15 * MINUTE_MS
-ANONYMOUS_PREFIX = "_PENDO_T_"
-LAST_VISIT = "metadata.auto.lastvisit"
-FIRST_VISIT = "metadata.auto.firstvisit"
-DO_NOT_PROCESS = "metadata.pendo.donotprocess"
+# Pendo answers [] for a `starttime` older than the history it keeps; the margin keeps the
+# first request inside the limit when Pendo's clock runs a little ahead.
+CLOCK_MARGIN_MS = 15 * MINUTE_MS
 
 
 @dataclass(frozen=True)
@@ -72,25 +68,33 @@ class HistoryScope:
         return self.position
 
     @property
+    def facts(self) -> VisitorHistory:
+        return self.stream.history
+
+    @property
     def where(self) -> str:
         """Visitors who can have activity in the range and whose data Pendo may process."""
+        facts = self.facts
         return agg.all_of(
-            f"!({DO_NOT_PROCESS} == true)", agg.at_or_after(LAST_VISIT, self.range_start_ms)
+            f"!({facts.do_not_process} == true)",
+            agg.at_or_after(facts.last_visit, self.range_start_ms),
         )
 
     def wants(self, row: dict) -> bool:
         """Can this listed visitor have history to replicate?"""
-        if path_value(row, DO_NOT_PROCESS) is True:
+        facts = self.facts
+        if path_value(row, facts.do_not_process) is True:
             return False
-        if not self.include_anonymous and str(row.get("visitorId")).startswith(ANONYMOUS_PREFIX):
+        anonymous = str(row.get(facts.visitor_id)).startswith(facts.anonymous_prefix)
+        if anonymous and not self.include_anonymous:
             return False
-        last_visit = optional_ms(path_value(row, LAST_VISIT))
+        last_visit = optional_ms(path_value(row, facts.last_visit))
         return last_visit is not None and last_visit >= self.range_start_ms
 
     def days(self, row: dict) -> list:
         """Starts of the 24-hour slices that can hold this visitor's activity."""
-        first_visit = optional_ms(path_value(row, FIRST_VISIT))
-        last_visit = optional_ms(path_value(row, LAST_VISIT))
+        first_visit = optional_ms(path_value(row, self.facts.first_visit))
+        last_visit = optional_ms(path_value(row, self.facts.last_visit))
         low = max(self.range_start_ms, first_visit or self.range_start_ms)
         high = min(last_visit, self.range_end_ms - 1)
         if high < low:
@@ -102,7 +106,7 @@ class HistoryScope:
     def take(self, row: dict, position: list) -> Iterator:
         """A listed visitor's history requests, as one group of units."""
         if passed(position, self.position) and self.wants(row):
-            visitor_id = row.get("visitorId")
+            visitor_id = row.get(self.facts.visitor_id)
             days = self.days(row)
             if self.partial is not None and position == self.partial[0]:
                 days = [day for day in days if day > self.partial[1]]
@@ -110,27 +114,28 @@ class HistoryScope:
             yield Spawn(self.stream.name, position, units, throttled=True)
 
     def rows(self, visitor_id, items: list) -> Iterator[dict]:
-        """History items as rows with their visitor and modifiedTs.
+        """History items as rows with their visitor and the time they were last modified.
 
         Items of the lookback day are written again: Pendo's history arrives
         hours late, so an item older than the bookmark can be new to us. A slice
         can reach past the range's end (end_date, or the start of the run): its
         items from there on belong to a later run.
         """
+        facts = self.facts
         for item in items:
             if not isinstance(item, dict):
                 raise PendoError(
                     f"stream '{self.stream.name}': Pendo sent {item!r} where a history item was "
                     "expected"
                 )
-            if self.app_ids and item.get("appId") not in self.app_ids:
+            if self.app_ids and item.get(facts.item_app) not in self.app_ids:
                 continue
-            ts = optional_ms(item.get("ts"))
+            ts = optional_ms(item.get(facts.item_time))
             if ts is not None and ts >= self.range_end_ms:
                 continue
-            moments = [ts, optional_ms(item.get("lastTs"))]
+            moments = [ts, optional_ms(item.get(facts.item_last_time))]
             modified = max((m for m in moments if m is not None), default=None)
-            yield {**item, "visitorId": visitor_id, "modifiedTs": modified}
+            yield {**item, facts.visitor_id: visitor_id, facts.modified: modified}
 
     def progress(self, position: Optional[list], partial: Optional[list] = None) -> dict:
         """The bookmark while the run is under way: after the visitor at `position`, and
@@ -144,12 +149,12 @@ class HistoryScope:
 
     def finished(self) -> dict:
         """Signposted to the start of the run: activity during it is read next time."""
-        return {"modified_ts": ms_to_rfc3339(self.run_started_ms)}
+        return {self.stream.replication_key: ms_to_rfc3339(self.run_started_ms)}
 
     def _kept(self) -> dict:
         if self.bookmark_ms is None:
             return {}
-        return {"modified_ts": ms_to_rfc3339(self.bookmark_ms)}
+        return {self.stream.replication_key: ms_to_rfc3339(self.bookmark_ms)}
 
     def describe(self) -> str:
         return (
@@ -233,6 +238,11 @@ class HistoryCheckpoint:
             self.entry = self.scope.progress(self._after, self._partial)
 
 
+def kept_ms(stream: StreamDef) -> int:
+    """How far back this run asks for history: what Pendo keeps, less a margin."""
+    return stream.history.kept_days * DAY_MS - CLOCK_MARGIN_MS
+
+
 class HistoryKind:
     """visitor_history: GET /visitor/{id}/history, one unit per visitor and 24-hour slice;
     the visitors come from the visitors listing."""
@@ -245,7 +255,7 @@ class HistoryKind:
         high = upper_ms(config, sync_start_ms)
         return HistoryScope(
             stream=stream,
-            range_start_ms=max(reread_from(config, bookmark), sync_start_ms - HISTORY_KEPT_MS),
+            range_start_ms=max(reread_from(config, bookmark), sync_start_ms - kept_ms(stream)),
             range_end_ms=high,
             bookmark_ms=bookmark,
             # A resumed run keeps the first attempt's start, so the bookmark never

@@ -43,16 +43,19 @@ def stream_schema(stream: StreamDef, period: str, metadata_docs: dict) -> dict:
     for document in STREAMS.values():
         if document.custom_fields_of == stream.name:
             for group, fields in metadata_docs.get(document.name, {}).items():
-                _merge_group(properties, group, fields or {})
+                column = stream.metadata_columns.column(group)
+                _merge_group(properties, column, fields or {})
     if stream.verbatim_document:
         for group in metadata_docs.get(stream.name, {}):
             properties.setdefault(group, {"type": ["null", "object"]})
     return schema
 
 
-def _merge_group(properties: dict, group: str, fields: dict) -> None:
-    column = properties.setdefault(f"metadata_{group}", {"type": ["null", "object"]})
-    group_properties = column.setdefault("properties", {})
+def _merge_group(properties: dict, column: str, fields: dict) -> None:
+    """A metadata group's fields, typed by Pendo's metadata schema, into its column."""
+    group_properties = properties.setdefault(column, {"type": ["null", "object"]}).setdefault(
+        "properties", {}
+    )
     for field, attributes in fields.items():
         if field in group_properties:
             continue  # the bundled schema knows Pendo's own fields better

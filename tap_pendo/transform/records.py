@@ -4,33 +4,29 @@ import re
 from typing import Callable
 
 from ..errors import PendoError
-from ..streams import PERIOD_FIELDS, StreamDef
+from ..streams import PERIOD_FIELDS, MetadataColumns, StreamDef
 from ..timefmt import TimeTexts
 from .names import rename_deep, snake
 from .shapes import SKIP, Copy, Entry, ShapeMapper
 from .values import DateTime, RepeatingDateTime, Unconvertible, fast_path, value_converter
 
-PER_APP_GROUP = re.compile(r"^auto__(-?\d+)$")
-PER_APP_COLUMN = "metadata_auto_per_app"
-
 
 class RecordPlan:
     """Turns Pendo rows of one stream into records holding the selected columns.
 
-    A compiled ShapeMapper renames and converts the top-level names. Metadata groups
-    of accounts and visitors (`metadata.<group>`) become `metadata_<group>` columns,
-    their `auto__<appId>` groups one `metadata_auto_per_app` column. A metadata schema
-    document keeps its group and field names.
+    A compiled ShapeMapper renames and converts the top-level names. The metadata groups
+    of accounts and visitors become columns, as their definition's MetadataColumns say. A
+    metadata schema document keeps its group and field names.
     """
 
     def __init__(self, stream: StreamDef, properties: dict, selected: set):
         self.stream = stream.name
         self._times = TimeTexts()
         self._fields = {}
-        metadata = stream.metadata_groups
+        metadata = stream.metadata_columns
         repeating = set(PERIOD_FIELDS.values()) if stream.has_period_column else set()
         for column in selected:
-            if metadata and column.startswith("metadata_"):
+            if metadata and column.startswith(metadata.column_prefix):
                 continue
             schema = properties[column]
             rename = not stream.verbatim_document and column not in stream.verbatim_columns
@@ -39,7 +35,9 @@ class RecordPlan:
                 fast = RepeatingDateTime
             self._fields[column] = (fast_type, fast, value_converter(schema, rename_nested=rename))
         self._mapper = ShapeMapper(self._entry, self._times)
-        self._metadata = _MetadataColumns(properties, selected, self._times) if metadata else None
+        self._metadata = (
+            _MetadataColumns(metadata, properties, selected, self._times) if metadata else None
+        )
         # The fastest way from a row to its record, for the hot loop. It may raise
         # Unconvertible; `record()` and `explain()` turn that into a PendoError.
         if self._metadata is not None:
@@ -67,7 +65,7 @@ class RecordPlan:
             return self._mapper.plainly(metadata_schema_record(row))
         record = self._mapper.plainly(row)
         if self._metadata is not None:
-            self._metadata.add(row.get("metadata") or {}, record, self._error)
+            self._metadata.add(row, record, self._error)
         return record
 
     def explain(self, row: dict) -> None:
@@ -80,7 +78,7 @@ class RecordPlan:
 
     def _with_metadata(self, row: dict) -> dict:
         record = self._mapper(row)
-        self._metadata.add(row.get("metadata") or {}, record, self._error)
+        self._metadata.add(row, record, self._error)
         return record
 
     def _document(self, document: dict) -> dict:
@@ -94,37 +92,41 @@ class RecordPlan:
 
 
 class _MetadataColumns:
-    """The `metadata_<group>` columns of an account or visitor row, typed by the schema of
-    each group (times from ms, integers from decimal strings), field names kept."""
+    """The metadata columns of an account or visitor row, typed by the schema of each group
+    (times from ms, integers from decimal strings), field names kept."""
 
-    def __init__(self, properties: dict, selected: set, times: TimeTexts):
+    def __init__(self, layout: MetadataColumns, properties: dict, selected: set, times: TimeTexts):
+        self._layout = layout
+        self._per_app_group = re.compile(layout.per_app_group)
+        prefix = layout.column_prefix
         self._groups = {
-            column[len("metadata_") :]: group_converter(properties[column], times)
+            column[len(prefix) :]: group_converter(properties[column], times)
             for column in selected
-            if column.startswith("metadata_") and column != PER_APP_COLUMN
+            if column.startswith(prefix) and column != layout.per_app_column
         }
         self._per_app = (
-            group_converter(properties.get("metadata_auto", {}), times)
-            if PER_APP_COLUMN in selected
+            group_converter(properties.get(layout.column(layout.per_app_like), {}), times)
+            if layout.per_app_column in selected
             else None
         )
-        self._lastupdated = (
-            value_converter(properties["lastupdated"]) if "lastupdated" in selected else None
-        )
+        lifted = layout.lifted_field
+        self._lifted = value_converter(properties[lifted]) if lifted in selected else None
         self._handlers: dict = {}
 
     def _handler(self, group: str) -> tuple:
         """`(column, app id or None, converter)` of a group name; converter None: not selected."""
-        match = PER_APP_GROUP.match(group)
+        match = self._per_app_group.match(group)
         if match:
-            handler = (PER_APP_COLUMN, match.group(1), self._per_app)
+            handler = (self._layout.per_app_column, match.group(1), self._per_app)
         else:
-            handler = ("metadata_" + group, None, self._groups.get(group))
+            handler = (self._layout.column(group), None, self._groups.get(group))
         self._handlers[group] = handler
         return handler
 
-    def add(self, metadata: dict, record: dict, error_for: Callable) -> None:
+    def add(self, row: dict, record: dict, error_for: Callable) -> None:
         """Add the selected metadata columns of one row to its record."""
+        layout = self._layout
+        metadata = row.get(layout.path) or {}
         per_app = {}
         for group, values in metadata.items():
             column, app_id, convert = self._handlers.get(group) or self._handler(group)
@@ -138,14 +140,14 @@ class _MetadataColumns:
             except Unconvertible as error:
                 raise error_for(column, error) from None
         if per_app:
-            record[PER_APP_COLUMN] = per_app
-        if self._lastupdated is not None:
-            lastupdated = (metadata.get("auto") or {}).get("lastupdated")
-            if lastupdated is not None:
+            record[layout.per_app_column] = per_app
+        if self._lifted is not None:
+            lifted = (metadata.get(layout.lifted_group) or {}).get(layout.lifted_field)
+            if lifted is not None:
                 try:
-                    record["lastupdated"] = self._lastupdated(lastupdated)
+                    record[layout.lifted_field] = self._lifted(lifted)
                 except Unconvertible as error:
-                    raise error_for("lastupdated", error) from None
+                    raise error_for(layout.lifted_field, error) from None
 
 
 def group_converter(schema: dict, times: TimeTexts) -> Callable:

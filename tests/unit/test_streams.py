@@ -1,11 +1,13 @@
 """Stream definitions: keys agree with identities, and nothing outside streams.py names a stream."""
 
+import dataclasses
 import pathlib
 import re
 
 import pytest
 
 from tap_pendo.streams import LISTING, STREAMS, WINDOWS
+from tap_pendo.streams import PERIOD as STREAMS_PERIOD
 from tap_pendo.transform import snake
 
 
@@ -45,3 +47,42 @@ def test_no_module_but_streams_py_asks_for_a_stream_by_name():
         if path.name != "streams.py"
     }
     assert {path: hits for path, hits in found.items() if hits} == {}
+
+
+def _facts(value) -> set:
+    """Every text a stream definition holds: names, sources, paths, fields, patterns."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, (tuple, list, frozenset, set)):
+        return set().union(*(_facts(v) for v in value)) if value else set()
+    if dataclasses.is_dataclass(value):
+        return set().union(
+            *(
+                _facts(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                # The kind of aggregation parameters and the reader kind: names that
+                # aggregation.py and readers/ define.
+                if f.name not in ("params", "reader")
+            )
+        )
+    return set()
+
+
+def test_no_module_but_streams_py_holds_a_stream_fact():
+    """Field names, paths, sources, prefixes and patterns of the streams are written in
+    streams.py alone (and in the bundled schemas), so that the definitions are the whole
+    truth of a stream."""
+    package = pathlib.Path(__file__).parents[2] / "tap_pendo"
+    facts = set().union(*(_facts(stream) for stream in STREAMS.values())) - {STREAMS_PERIOD}
+    # Words that are also the vocabulary of JSON Schema, Singer, the config or Pendo's
+    # request bodies, where other modules must spell them.
+    facts -= {"type", "properties", "metadata", "pipeline", "appId", "user_agent"}
+    found = {}
+    for path in package.rglob("*.py"):
+        if path.name == "streams.py":
+            continue
+        text = path.read_text()
+        hits = sorted(f for f in facts if f'"{f}"' in text or f"'{f}'" in text)
+        if hits:
+            found[str(path.relative_to(package))] = hits
+    assert found == {}
