@@ -8,6 +8,7 @@ line on stderr and exit code 1; the integration key never reaches any output.
 import argparse
 import json
 import logging
+import os
 import sys
 
 import singer
@@ -25,10 +26,13 @@ from .singer.sync import plan_sync, selection, sync
 from .timefmt import now_ms
 
 LOGGER = singer.get_logger()
-# Exit codes: 0 success; 1 bad input, or Pendo refused (one line says which); 70 (EX_SOFTWARE)
-# a bug in the tap (with its traceback). argparse's own usage errors exit with 2.
+# Exit codes: 0 success; 1 bad input, or Pendo refused (one line says which); 2 argparse's
+# usage errors; 70 (EX_SOFTWARE) a bug in the tap, with its traceback; 74 (EX_IOERR) the
+# target closed the tap's output; 130 (128 + SIGINT) Ctrl-C, as shells report it.
 EXIT_USER_ERROR = 1
 EXIT_INTERNAL_ERROR = 70
+EXIT_OUTPUT_CLOSED = 74
+EXIT_INTERRUPTED = 130
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,9 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--format",
-        choices=("json", "markdown"),
-        default="json",
-        help="Format of --about (default: json)",
+        choices=("json", "markdown", "text"),
+        help="Format of --about (json, the default, or markdown) or of --plan (text, the "
+        "default, or json)",
     )
     parser.add_argument(
         "--plan",
@@ -58,6 +62,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.about and not args.config:
         parser.error("the following arguments are required: -c/--config")
+    formats = {"about": ("json", "markdown"), "plan": ("text", "json")}
+    for command, allowed in formats.items():
+        if getattr(args, command) and args.format not in (None, *allowed):
+            parser.error(f"--{command} takes --format {' or '.join(allowed)}")
     return args
 
 
@@ -79,12 +87,40 @@ def load_catalog(path: str) -> Catalog:
         raise CatalogError(
             f"{path} is not a Singer catalog (no 'streams' list): run tap-pendo --discover"
         )
+    for entry in raw["streams"]:
+        _check_catalog_metadata(path, entry)
     try:
         return Catalog.from_dict(raw)
     except (AttributeError, KeyError, TypeError) as exc:
         raise CatalogError(
             f"{path} is not a Singer catalog ({exc}): run tap-pendo --discover"
         ) from None
+
+
+def _check_catalog_metadata(path: str, entry) -> None:
+    """Each metadata item of a catalog entry is a breadcrumb with its metadata object (what
+    singer-python reads without checking)."""
+    if not isinstance(entry, dict):
+        raise CatalogError(f"{path} holds a stream entry that is not an object: {str(entry)[:80]}")
+    stream = entry.get("tap_stream_id") or entry.get("stream") or "?"
+    items = entry.get("metadata")
+    if items is None:
+        return
+    if not isinstance(items, list):
+        raise CatalogError(
+            f"the catalog {path}: stream '{stream}' has 'metadata' that is not a list"
+        )
+    for item in items:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("breadcrumb"), list)
+            and isinstance(item.get("metadata"), dict)
+        ):
+            raise CatalogError(
+                f"the catalog {path}: stream '{stream}' has a metadata entry without a "
+                f"'breadcrumb' list and a 'metadata' object ({str(item)[:80]}): run "
+                "tap-pendo --discover, or fix the entry"
+            )
 
 
 class RedactKey(logging.Filter):
@@ -137,7 +173,10 @@ def run(args: argparse.Namespace) -> None:
     progress = Progress()
     plan = plan_sync(config, state, selected, now_ms())
     if args.plan:
-        sys.stdout.write("\n".join(plan.describe()) + "\n")
+        if args.format == "json":
+            sys.stdout.write(json.dumps(plan.as_json(), indent=2) + "\n")
+        else:
+            sys.stdout.write("\n".join(plan.describe()) + "\n")
         return
     progress.planned(plan.describe())
     client = PendoClient(config, observe=progress.request)
@@ -157,11 +196,27 @@ def main(argv=None) -> None:
     except UserError as error:
         LOGGER.critical(str(error))
         sys.exit(EXIT_USER_ERROR)
+    except BrokenPipeError:
+        # The target exited or closed its input. What is still buffered cannot be written:
+        # without this, Python's own flush at exit would print a second traceback.
+        _discard_stdout()
+        LOGGER.critical(
+            "the target stopped reading the tap's output (stdout closed): see the target's "
+            "error; rerun with the last STATE it received to resume"
+        )
+        sys.exit(EXIT_OUTPUT_CLOSED)
     except KeyboardInterrupt:
         LOGGER.critical("interrupted: rerun with the last STATE to resume")
-        sys.exit(EXIT_USER_ERROR)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception:
         # A bug: show its traceback, but through the logger, so that the key is
         # taken out of it like out of every other line.
         LOGGER.exception("tap-pendo failed; please report this at the tap-pendo issue tracker")
         sys.exit(EXIT_INTERNAL_ERROR)
+
+
+def _discard_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so that nothing is written to a closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -177,9 +177,8 @@ def check_position(stream: str, key: str, position, length: int) -> None:
         and all(isinstance(value, plain) for value in position)
     ):
         raise StateError(
-            f"state bookmark '{stream}.{key}' is {str(position)[:80]}, not a position of "
-            f"{length} values: remove '{key}' from the bookmark to restart the stream's "
-            "interrupted run"
+            f"state bookmark '{stream}.{key}' is {str(position)[:80]!r}, not a position of "
+            f"{length} values: remove '{key}' from the stream's bookmark to go on without it"
         )
 
 
