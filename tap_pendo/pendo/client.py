@@ -6,6 +6,7 @@ reported to an observer (stream, HTTP status, seconds), which makes the
 metrics of it.
 """
 
+import email.utils
 import http.client
 import random
 import re
@@ -13,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timezone
 from typing import Optional
 
 import ijson
@@ -27,6 +29,7 @@ from ..errors import PendoError
 LOGGER = singer.get_logger()
 RETRY_BASE_SECONDS = 0.5
 RETRY_CAP_SECONDS = 60.0
+RETRY_AFTER_CAP_SECONDS = 5 * RETRY_CAP_SECONDS
 # Failures while a body is read: a reset, a cut-off chunked body, a read
 # timeout, or JSON that stops in the middle.
 BODY_ERRORS = (ijson.JSONError, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
@@ -111,8 +114,10 @@ class PendoClient:
         config: Config,
         session: Optional[requests.Session] = None,
         observe: Optional[Callable[[str, int, float], None]] = None,
+        clock: Optional["Clock"] = None,
     ):
         self.config = config
+        self._clock = clock or Clock()
         self.session = session or _session(config.max_concurrent_requests)
         self.session.headers.update(
             {
@@ -177,14 +182,14 @@ class PendoClient:
         if error.retry_after is not None:
             delay = error.retry_after
             with self._lock:
-                self._not_before = max(self._not_before, time.monotonic() + delay)
+                self._not_before = max(self._not_before, self._clock.monotonic() + delay)
         else:
             # Full jitter: spreads retries of parallel workers apart.
             delay = random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**failures))
         LOGGER.warning(
             "retry %d/%d of %s in %.1fs: %s", failures, self.config.max_retries, label, delay, error
         )
-        time.sleep(delay)
+        self._clock.sleep(delay)
 
     # -- one try --------------------------------------------------------------
 
@@ -194,7 +199,7 @@ class PendoClient:
         with self._lock:
             self.requests_by_stream[stream] += 1
         (LOGGER.debug if quiet else LOGGER.info)("%s %s (%s)", method, path, label)
-        started = time.monotonic()
+        started = self._clock.monotonic()
         try:
             response = self.session.request(
                 method,
@@ -205,7 +210,7 @@ class PendoClient:
                 stream=True,
             )
         except CONNECT_ERRORS as error:
-            self._observe(stream, 0, time.monotonic() - started)
+            self._observe(stream, 0, self._clock.monotonic() - started)
             if isinstance(error, requests.ReadTimeout):
                 raise RetryableError(_describe(error)) from None
             # A host that cannot be reached is a setting to check; a reset is load.
@@ -213,7 +218,7 @@ class PendoClient:
             raise RetryableError(
                 f"connection to {self.config.host} failed ({_reason(error)})", hint=hint
             ) from None
-        self._observe(stream, response.status_code, time.monotonic() - started)
+        self._observe(stream, response.status_code, self._clock.monotonic() - started)
         self._check_status(response, method, path, label)
         return response
 
@@ -229,10 +234,12 @@ class PendoClient:
                 f"the integration key was refused by {self.config.host} ({status}): "
                 "check the key and the region"
             )
+        # Retry-After: Pendo's (or a proxy's) own word on when to try again.
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"), self._clock.now())
         if status == 429:
-            raise RetryableError("429 Too Many Requests", _retry_after(response))
+            raise RetryableError("429 Too Many Requests", retry_after)
         if status >= 500:
-            raise RetryableError(f"{status} {response.reason}")
+            raise RetryableError(f"{status} {response.reason}", retry_after)
         if status == 404:
             raise PendoError(
                 f"{self.config.host} answered 404 Not Found to {method} {path}: check api_url "
@@ -258,9 +265,9 @@ class PendoClient:
 
     def _wait_for_rate_limit(self) -> None:
         with self._lock:
-            wait = self._not_before - time.monotonic()
+            wait = self._not_before - self._clock.monotonic()
         if wait > 0:
-            time.sleep(wait)
+            self._clock.sleep(wait)
 
 
 def _session(workers: int) -> requests.Session:
@@ -272,12 +279,32 @@ def _session(workers: int) -> requests.Session:
     return session
 
 
-def _retry_after(response) -> Optional[float]:
-    value = response.headers.get("Retry-After")
-    try:
-        return min(max(float(value), 0.0), RETRY_CAP_SECONDS * 5) if value else None
-    except ValueError:
+class Clock:
+    """The clocks and the sleep of the client: the system's, or a test's."""
+
+    monotonic = staticmethod(time.monotonic)
+    now = staticmethod(time.time)  # epoch seconds, for an HTTP-date
+    sleep = staticmethod(time.sleep)
+
+
+def retry_after_seconds(value: Optional[str], now: float) -> Optional[float]:
+    """A Retry-After header as seconds to wait from `now` (epoch seconds): delay-seconds
+    (`120`) or an HTTP-date (`Wed, 21 Oct 2026 07:28:00 GMT`); None if absent or unreadable.
+    Bounded, so that a wrong header cannot stall a run for hours."""
+    if not value:
         return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:  # an HTTP-date is GMT; obsolete forms may lack the zone
+            moment = moment.replace(tzinfo=timezone.utc)
+        seconds = moment.timestamp() - now
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
 
 
 def _snippet(body: bytes) -> str:

@@ -16,14 +16,34 @@ AGG = URL + "/api/v1/aggregation"
 KEY = "very-secret-key"
 
 
+class FrozenClock:
+    """A clock that stands still: a sleep is recorded and returns at once, so a pause the
+    client keeps (after a 429) never ends by itself."""
+
+    def __init__(self):
+        self.slept = []
+
+    def monotonic(self) -> float:
+        return 1000.0
+
+    def now(self) -> float:
+        return 1_792_567_620.0  # 2026-10-21T07:27:00Z
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
 @pytest.fixture
-def sleeps(monkeypatch):
-    slept = []
-    monkeypatch.setattr(client_module.time, "sleep", slept.append)
-    return slept
+def clock():
+    return FrozenClock()
 
 
-def make_client(**overrides):
+@pytest.fixture
+def sleeps(clock):
+    return clock.slept
+
+
+def make_client(clock=None, **overrides):
     raw = {
         "x_pendo_integration_key": KEY,
         "start_date": "2026-01-01T00:00:00Z",
@@ -31,7 +51,7 @@ def make_client(**overrides):
         "max_retries": 3,
         **overrides,
     }
-    return PendoClient(load_config(raw))
+    return PendoClient(load_config(raw), clock=clock)
 
 
 JSON = {"Content-Type": "application/json"}
@@ -57,10 +77,10 @@ def mock_json(m, method, url, responses=None, **answer):
     getattr(m, method)(url, responses)
 
 
-def test_sends_the_key_header_and_json(sleeps):
+def test_sends_the_key_header_and_json(sleeps, clock):
     with requests_mock.Mocker() as m:
         mock_json(m, "post", AGG, text=results([{"id": "a"}]))
-        rows = rows_of(make_client())
+        rows = rows_of(make_client(clock))
         assert rows == [{"id": "a"}]
         sent = m.request_history[0]
         assert sent.headers["x-pendo-integration-key"] == KEY
@@ -69,25 +89,25 @@ def test_sends_the_key_header_and_json(sleeps):
 
 
 @pytest.mark.parametrize("status", [401, 403])
-def test_refused_key_is_one_clear_message_naming_the_host(status, sleeps):
+def test_refused_key_is_one_clear_message_naming_the_host(status, sleeps, clock):
     with requests_mock.Mocker() as m:
         m.get(URL + "/api/v1/metadata/schema/account", status_code=status, text="")
         with pytest.raises(PendoError) as error:
-            make_client().get_json("/api/v1/metadata/schema/account", "metadata_accounts")
+            make_client(clock).get_json("/api/v1/metadata/schema/account", "metadata_accounts")
     assert "refused by pendo.test" in str(error.value)
     assert "check the key and the region" in str(error.value)
     assert KEY not in str(error.value)
     assert m.call_count == 1 and sleeps == []
 
 
-def test_other_4xx_carries_pendo_text(sleeps):
+def test_other_4xx_carries_pendo_text(sleeps, clock):
     with requests_mock.Mocker() as m:
         m.post(AGG, status_code=400, text="Cannot parse filter expression")
         with pytest.raises(PendoError, match="400.*Cannot parse filter expression"):
-            rows_of(make_client())
+            rows_of(make_client(clock))
 
 
-def test_429_waits_retry_after_then_succeeds(sleeps):
+def test_429_waits_retry_after_then_succeeds(sleeps, clock):
     with requests_mock.Mocker() as m:
         mock_json(
             m,
@@ -95,11 +115,11 @@ def test_429_waits_retry_after_then_succeeds(sleeps):
             AGG,
             [{"status_code": 429, "headers": {"Retry-After": "7"}}, {"text": results([{"id": 1}])}],
         )
-        assert rows_of(make_client()) == [{"id": 1}]
+        assert rows_of(make_client(clock)) == [{"id": 1}]
     assert 7 in sleeps
 
 
-def test_5xx_and_connection_errors_are_retried_with_backoff(sleeps):
+def test_5xx_and_connection_errors_are_retried_with_backoff(sleeps, clock):
     import requests
 
     with requests_mock.Mocker() as m:
@@ -113,25 +133,25 @@ def test_5xx_and_connection_errors_are_retried_with_backoff(sleeps):
                 {"text": results([])},
             ],
         )
-        assert rows_of(make_client()) == []
+        assert rows_of(make_client(clock)) == []
     assert len(sleeps) == 2 and all(0 <= s <= 60 for s in sleeps)
 
 
-def test_retries_are_bounded_and_the_failure_is_clear(sleeps):
+def test_retries_are_bounded_and_the_failure_is_clear(sleeps, clock):
     with requests_mock.Mocker() as m:
         m.post(AGG, status_code=503)
         with pytest.raises(PendoError, match="gave up on features.*after 4 tries.*503"):
-            rows_of(make_client())
+            rows_of(make_client(clock))
         assert m.call_count == 4
 
 
-def test_get_json_retries_a_body_that_is_not_json(sleeps):
+def test_get_json_retries_a_body_that_is_not_json(sleeps, clock):
     with requests_mock.Mocker() as m:
         mock_json(m, "get", URL + "/x", [{"text": '[{"a": 1'}, {"text": "[1]"}])
-        assert make_client().get_json("/x", "visitor_history") == [1]
+        assert make_client(clock).get_json("/x", "visitor_history") == [1]
 
 
-def test_pager_resumes_a_cut_off_page_after_its_last_good_row(sleeps):
+def test_pager_resumes_a_cut_off_page_after_its_last_good_row(sleeps, clock):
     rows = [{"k": i, "id": f"r{i}"} for i in range(5)]
     bodies = []
 
@@ -146,7 +166,7 @@ def test_pager_resumes_a_cut_off_page_after_its_last_good_row(sleeps):
     with requests_mock.Mocker() as m:
         mock_json(m, "post", AGG, text=answer)
         source = {"source": {"things": None}}
-        items = list(keyset_rows(make_client(), "things", source, None, ["k", "id"], 10))
+        items = list(keyset_rows(make_client(clock), "things", source, None, ["k", "id"], 10))
     got = [i["id"] for i in items if not isinstance(i, PageEnd)]
     assert got == ["r0", "r1", "r2", "r3", "r4"]
     # the second request starts after the last row read, not from the start
@@ -154,7 +174,7 @@ def test_pager_resumes_a_cut_off_page_after_its_last_good_row(sleeps):
     assert items[-1] == PageEnd(position=[4, "r4"], rows=3)
 
 
-def test_pager_walks_pages_until_a_short_one(sleeps):
+def test_pager_walks_pages_until_a_short_one(sleeps, clock):
     rows = [{"k": 1, "id": f"r{i}"} for i in range(5)]
 
     def answer(request, context):
@@ -166,7 +186,9 @@ def test_pager_walks_pages_until_a_short_one(sleeps):
     answer.calls = 0
     with requests_mock.Mocker() as m:
         mock_json(m, "post", AGG, text=answer)
-        items = list(keyset_rows(make_client(), "t", {"source": {"t": None}}, None, ["k", "id"], 2))
+        items = list(
+            keyset_rows(make_client(clock), "t", {"source": {"t": None}}, None, ["k", "id"], 2)
+        )
     assert [i.position for i in items if isinstance(i, PageEnd)] == [
         [1, "r1"],
         [1, "r3"],
@@ -175,7 +197,7 @@ def test_pager_walks_pages_until_a_short_one(sleeps):
     assert m.call_count == 3
 
 
-def test_a_429_pauses_every_worker_of_the_client(sleeps):
+def test_a_429_pauses_every_worker_of_the_client(clock, sleeps):
     """Retry-After seen by one worker holds back the next request of any other."""
     import threading
 
@@ -187,25 +209,57 @@ def test_a_429_pauses_every_worker_of_the_client(sleeps):
             [{"status_code": 429, "headers": {"Retry-After": "30"}}, {"text": "[]"}],
         )
         mock_json(m, "get", URL + "/b", text="[]")
-        client = make_client()
+        client = make_client(clock)
         client.get_json("/a", "visitor_history")
-        assert sleeps[0] == 30
-        before = len(sleeps)
+        assert sleeps == [30, 30]  # the retry's wait, then the pause before its request
         other = threading.Thread(target=client.get_json, args=("/b", "visitor_history"))
         other.start()
         other.join()
-    # The mocked sleep returns at once, so the pause is still on: the other
-    # worker's request waited out (nearly all of) the same 30 seconds.
-    assert len(sleeps) == before + 1 and 25 < sleeps[-1] <= 30
+    # The clock stands still, so the pause is still on: the other worker's request
+    # waited out the same 30 seconds.
+    assert sleeps == [30, 30, 30]
 
 
-def test_the_pager_returns_its_end_position_and_pendos_start_time(sleeps):
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize(
+    "header,seconds",
+    [("12", 12), ("Wed, 21 Oct 2026 07:28:00 GMT", 60), ("Wed, 21 Oct 2026 07:26:00 GMT", 0)],
+)
+def test_retry_after_in_seconds_or_as_an_http_date_is_waited_on_429_and_503(
+    clock, sleeps, status, header, seconds
+):
+    """The clock says 07:27:00: an HTTP-date a minute later is 60 seconds; one past is 0."""
+    with requests_mock.Mocker() as m:
+        mock_json(
+            m,
+            "get",
+            URL + "/a",
+            [{"status_code": status, "headers": {"Retry-After": header}}, {"text": "[]"}],
+        )
+        assert make_client(clock).get_json("/a", "segments") == []
+    assert sleeps[0] == seconds
+
+
+def test_an_unreadable_retry_after_falls_back_to_the_jittered_backoff(clock, sleeps):
+    with requests_mock.Mocker() as m:
+        mock_json(
+            m,
+            "get",
+            URL + "/a",
+            [{"status_code": 503, "headers": {"Retry-After": "soon"}}, {"text": "[]"}],
+        )
+        assert make_client(clock).get_json("/a", "segments") == []
+    # Full jitter after one failure: up to base * 2 seconds.
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 2 * client_module.RETRY_BASE_SECONDS
+
+
+def test_the_pager_returns_its_end_position_and_pendos_start_time(sleeps, clock):
     def answer(request, context):
         return json.dumps({"startTime": 1700000000000, "results": [{"id": "a"}, {"id": "b"}]})
 
     with requests_mock.Mocker() as m:
         mock_json(m, "post", AGG, text=answer)
-        walk = keyset_rows(make_client(), "t", {"source": {"t": None}}, None, ["id"], 10)
+        walk = keyset_rows(make_client(clock), "t", {"source": {"t": None}}, None, ["id"], 10)
         items = []
         while True:
             try:
@@ -218,7 +272,7 @@ def test_the_pager_returns_its_end_position_and_pendos_start_time(sleeps):
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_an_html_200_ends_the_run_at_once_naming_host_and_content_type(method, sleeps):
+def test_an_html_200_ends_the_run_at_once_naming_host_and_content_type(method, sleeps, clock):
     """A proxy's login page is not retried eight times over three minutes."""
     page = "<html><body>Please sign in</body></html>"
     with requests_mock.Mocker() as m:
@@ -229,9 +283,9 @@ def test_an_html_200_ends_the_run_at_once_naming_host_and_content_type(method, s
         )
         with pytest.raises(PendoError) as error:
             if method == "get":
-                make_client().get_json("/x", "segments")
+                make_client(clock).get_json("/x", "segments")
             else:
-                rows_of(make_client())
+                rows_of(make_client(clock))
         assert m.call_count == 1
     message = str(error.value)
     assert "pendo.test" in message and "text/html" in message and "proxy" in message
