@@ -9,7 +9,6 @@ from tap_pendo.readers.listing import ListingUnit
 from tap_pendo.readers.windows import WindowCheckpoint
 from tap_pendo.run.resequencer import Resequencer
 from tap_pendo.streams import STREAMS, VISITORS
-from tap_pendo.timefmt import ms_to_rfc3339
 
 from .test_windows import scope
 
@@ -31,19 +30,17 @@ def test_a_window_checkpoint_claims_the_front_window_up_to_its_last_written_row(
     window_scope = scope("2026-11-01T12:00:00Z", "2026-11-05T00:00:00Z", period="hourRange")
     first, second, *rest = window_scope.first_windows()
     checkpoint = WindowCheckpoint(window_scope, (first, second, *rest))
-    assert checkpoint.entry == {"window_start": ms_to_rfc3339(first.first_ms)}
+    assert checkpoint.entry == {"window_start": "2026-11-01T12:00:00.000000Z"}
     checkpoint.written(first, [first.first_ms, "v1"])
     assert checkpoint.entry["after"] == [first.first_ms, "v1"]
     checkpoint.done(first, WalkEnd([first.first_ms + 7_200_000, "v9"], None))
     assert checkpoint.entry == {
-        "hour": ms_to_rfc3339(first.first_ms + 7_200_000),
-        "window_start": ms_to_rfc3339(second.first_ms),
+        "hour": "2026-11-01T14:00:00.000000Z",
+        "window_start": "2026-11-02T12:00:00.000000Z",
     }
     for window in (second, *rest):
         checkpoint.done(window, WalkEnd(None, None))
-    assert checkpoint.finished and checkpoint.entry == {
-        "hour": ms_to_rfc3339(first.first_ms + 7_200_000)
-    }
+    assert checkpoint.finished and checkpoint.entry == {"hour": "2026-11-01T14:00:00.000000Z"}
 
 
 def history_scope(**more):
@@ -81,7 +78,7 @@ def test_a_history_checkpoint_claims_whole_visitors_and_the_days_written_of_the_
     assert not checkpoint.finished
     checkpoint.done(v2[2], None)
     assert checkpoint.finished and checkpoint.entry == {
-        "modified_ts": ms_to_rfc3339(10 * 86_400_000)
+        "modified_ts": "1970-01-11T00:00:00.000000Z"
     }
 
 

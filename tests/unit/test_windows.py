@@ -9,9 +9,15 @@ import pytest
 from tap_pendo.pendo.paging import WalkEnd
 from tap_pendo.readers.windows import WindowScope
 from tap_pendo.streams import STREAMS
-from tap_pendo.timefmt import DAY_MS, HOUR_MS, parse_datetime_ms
 
 ZONES = ["America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+def ms(text: str) -> int:
+    """`2026-11-01T10:00:00Z` as epoch ms."""
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def day_start(ms: int, tz: str) -> int:
@@ -25,13 +31,13 @@ def scope(lower: str, upper: str, period="dayRange", stream="feature_events", **
     defaults = dict(
         stream=STREAMS[stream],
         period=period,
-        lower_ms=parse_datetime_ms(lower),
-        upper_ms=parse_datetime_ms(upper),
-        start_ms=parse_datetime_ms(lower),
+        lower_ms=ms(lower),
+        upper_ms=ms(upper),
+        start_ms=ms(lower),
         end_ms=None,
         position=None,
         bookmark_ms=None,
-        sync_start_ms=parse_datetime_ms(upper),
+        sync_start_ms=ms(upper),
         params=None,
         record_limit=100,
     )
@@ -126,16 +132,16 @@ def test_hour_windows_are_24_whole_utc_hours_from_the_hour_that_holds_the_lower_
     series = [w.time_series() for w in windows]
     assert series[0] == {
         "period": "hourRange",
-        "first": parse_datetime_ms("2026-11-01T10:00:00Z"),
-        "last": parse_datetime_ms("2026-11-02T10:00:00Z"),
+        "first": ms("2026-11-01T10:00:00Z"),
+        "last": ms("2026-11-02T10:00:00Z"),
     }
-    assert series[-1]["last"] == parse_datetime_ms("2026-11-03T05:15:00Z")
+    assert series[-1]["last"] == ms("2026-11-03T05:15:00Z")
     assert all(s["last"] - s["first"] <= 24 * HOUR_MS for s in series)
     assert [s["first"] for s in series[1:]] == [s["last"] for s in series[:-1]]
 
 
 def test_filters_keep_events_from_start_date_and_periods_before_end_date():
-    per_event = scope(*RANGES[0], stream="guide_events", end_ms=parse_datetime_ms(RANGES[0][1]))
+    per_event = scope(*RANGES[0], stream="guide_events", end_ms=ms(RANGES[0][1]))
     start, end = per_event.start_ms, per_event.end_ms
     assert per_event.where == f"(browserTime >= {start}) && (browserTime < {end})"
     aggregated = scope(*RANGES[0], end_ms=end)
