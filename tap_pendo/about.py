@@ -17,6 +17,7 @@ KIND_SCHEMAS = {
     "boolean": {"type": ["boolean"]},
     "options": {"type": ["string"]},
     "app-ids": {"type": ["string", "array"], "items": {"type": "integer"}},
+    "object": {"type": ["object"]},
 }
 
 

@@ -123,22 +123,27 @@ def _check_catalog_metadata(path: str, entry) -> None:
             )
 
 
-class RedactKey(logging.Filter):
-    """Replaces the integration key in every log record, wherever it came from."""
+class RedactSecrets(logging.Filter):
+    """Replaces the config's secrets (the integration key, the store's credentials) in every
+    log record, wherever it came from."""
 
-    def __init__(self, key: str):
+    def __init__(self, secrets: dict):
         super().__init__()
-        self.key = key
+        self.secrets = secrets  # text -> what to show instead
+
+    def _redacted(self, text: str) -> str:
+        for secret, shown in self.secrets.items():
+            text = text.replace(secret, shown)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.key in message:
-            record.msg = message.replace(self.key, "<integration key>")
-            record.args = ()
+        redacted = self._redacted(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
         if record.exc_info and not record.exc_text:
             # The formatter uses exc_text when it is set: a traceback is cleaned too.
-            text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = text.replace(self.key, "<integration key>")
+            record.exc_text = self._redacted(logging.Formatter().formatException(record.exc_info))
         return True
 
 
@@ -151,7 +156,7 @@ def run(args: argparse.Namespace) -> None:
     raw_config = load_json_file(args.config, "config", ConfigError)
     config: Config = load_config(raw_config)
     for handler in logging.getLogger().handlers + LOGGER.handlers:
-        handler.addFilter(RedactKey(config.integration_key))
+        handler.addFilter(RedactSecrets(config.secrets))
     for key in unknown_keys(raw_config):
         LOGGER.warning("config key '%s' is not one tap-pendo knows; it is ignored", key)
     if args.discover:

@@ -14,6 +14,7 @@ REGION_URLS = {
     "jpn": "https://app.jpn.pendo.io",
     "au": "https://app.au.pendo.io",
 }
+MIN_SECRET_CHARS = 6
 PERIODS = {"dayRange": "dayRange", "day": "dayRange", "hourRange": "hourRange", "hour": "hourRange"}
 
 
@@ -23,7 +24,7 @@ class Setting:
     table and meltano.yml (checked by a test) all follow."""
 
     name: str
-    kind: str  # string, date-time, integer, number, boolean, options, app-ids
+    kind: str  # string, date-time, integer, number, boolean, options, app-ids, object
     description: str
     default: Any = None
     required: bool = False
@@ -36,8 +37,8 @@ SETTINGS = (
         "x_pendo_integration_key",
         "string",
         "Pendo integration key (Settings > Integrations > Integration Keys; an admin creates "
-        "it; read access is enough). Never logged.",
-        required=True,
+        "it; read access is enough). Needed for the API streams; a Data Sync-only config can "
+        "leave it out. Never logged.",
         secret=True,
     ),
     Setting(
@@ -108,6 +109,21 @@ SETTINGS = (
         default=8,
     ),
     Setting("user_agent", "string", "User-Agent header sent to Pendo.", default="tap-pendo"),
+    Setting(
+        "datasync_url",
+        "string",
+        "The folder that holds Pendo Data Sync's `datasync/` folder: s3://bucket/prefix, "
+        "gs://bucket/prefix, az://container/prefix (or abfs://), file:// or a local path. "
+        "Setting it adds the datasync_* streams.",
+    ),
+    Setting(
+        "datasync_storage_options",
+        "object",
+        "Options of the store's filesystem (s3fs, gcsfs, adlfs): keys, a profile or role, "
+        "endpoint_url, a service account file, a connection string. Without it, the store's "
+        "usual credentials apply (environment, instance role). Never logged.",
+        secret=True,
+    ),
 )
 SETTING = {setting.name: setting for setting in SETTINGS}
 KNOWN_KEYS = set(SETTING)
@@ -117,7 +133,7 @@ KNOWN_KEYS = set(SETTING)
 class Config:
     """Everything a run needs from the config file, checked and typed."""
 
-    integration_key: str
+    integration_key: Optional[str]  # None: Data Sync only
     start_ms: int
     end_ms: Optional[int]
     period: str
@@ -130,6 +146,22 @@ class Config:
     user_agent: str
     max_concurrent_requests: int
     max_retries: int
+    datasync_url: Optional[str] = None
+    datasync_storage_options: Optional[dict] = None
+
+    @property
+    def secrets(self) -> dict:
+        """Every secret text of the config and what to show instead, for the filter that keeps
+        them out of the logs."""
+        # Short values (a region, `true`) would blank out common words; secrets are long.
+        secrets = {
+            text: "<storage option>"
+            for text in _texts(self.datasync_storage_options)
+            if len(text) >= MIN_SECRET_CHARS
+        }
+        if self.integration_key:
+            secrets[self.integration_key] = "<integration key>"
+        return secrets
 
     @property
     def host(self) -> str:
@@ -147,7 +179,8 @@ def load_config(raw: Any) -> Config:
     """Check every value of a parsed config file; raise ConfigError naming the key and the fix."""
     if not isinstance(raw, dict):
         raise ConfigError("the config file must hold a JSON object such as sample_config.json")
-    key = _integration_key(raw)
+    datasync_url = _optional_string(raw, "datasync_url")
+    key = _integration_key(raw, required=datasync_url is None)
     start_ms = _date(raw, "start_date", required=True)
     end_ms = _date(raw, "end_date", required=False)
     if end_ms is not None and end_ms <= start_ms:
@@ -166,6 +199,8 @@ def load_config(raw: Any) -> Config:
         user_agent=_optional_string(raw, "user_agent") or SETTING["user_agent"].default,
         max_concurrent_requests=_number(raw, "max_concurrent_requests", int, minimum=1),
         max_retries=_number(raw, "max_retries", int, minimum=0),
+        datasync_url=datasync_url,
+        datasync_storage_options=_object(raw, "datasync_storage_options"),
     )
 
 
@@ -174,7 +209,14 @@ def unknown_keys(raw: dict) -> list:
     return sorted(k for k in raw if k not in KNOWN_KEYS)
 
 
-def _integration_key(raw: dict) -> str:
+def _integration_key(raw: dict, required: bool) -> Optional[str]:
+    if not required and raw.get("x_pendo_integration_key") in (None, ""):
+        return None
+    if raw.get("x_pendo_integration_key") in (None, ""):
+        raise ConfigError(
+            "config is missing 'x_pendo_integration_key' (for Pendo's API) and 'datasync_url' "
+            "(for Data Sync exports): add one of them (see sample_config.json)"
+        )
     key = _required_string(raw, "x_pendo_integration_key")
     if not re.fullmatch(r"[\x21-\x7e]+", key):
         # An HTTP header cannot carry it, and requests would echo it in its error.
@@ -192,6 +234,26 @@ def _required_string(raw: dict, name: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"config '{name}' must be a string")
     return value.strip()
+
+
+def _object(raw: dict, name: str) -> Optional[dict]:
+    value = raw.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"config '{name}' must be a JSON object of the store's options")
+    return value
+
+
+def _texts(value) -> list:
+    """The strings inside a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _texts(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _texts(item)]
+    return []
 
 
 def _optional_string(raw: dict, name: str) -> Optional[str]:
@@ -231,7 +293,7 @@ def _period(value: Any) -> str:
     return PERIODS[value]
 
 
-def _base_url(raw: dict, key: str) -> str:
+def _base_url(raw: dict, key: Optional[str]) -> str:
     api_url = raw.get("api_url")
     if api_url not in (None, ""):
         if not isinstance(api_url, str) or not re.match(r"^https?://[^/\s]+", api_url):
@@ -242,7 +304,7 @@ def _base_url(raw: dict, key: str) -> str:
     region = raw.get("region")
     if region in (None, ""):
         # Older taps chose the EU host from a key ending in ".eu"; keep that working.
-        region = "eu" if key.endswith(".eu") else SETTING["region"].default
+        region = "eu" if key and key.endswith(".eu") else SETTING["region"].default
     if not isinstance(region, str) or region.lower() not in REGION_URLS:
         raise ConfigError(f"config 'region' is {region!r}: use one of {', '.join(REGION_URLS)}")
     return REGION_URLS[region.lower()]

@@ -97,3 +97,27 @@ def test_bad_values_name_the_key_in_one_line(overrides, names):
 
 def test_the_key_is_not_in_the_repr():
     assert "secret-key" not in repr(config())
+
+
+def test_a_data_sync_config_needs_no_integration_key():
+    c = load_config({"datasync_url": "s3://acme/pendo", "start_date": "2026-01-01T00:00:00Z"})
+    assert c.integration_key is None and c.datasync_url == "s3://acme/pendo"
+
+
+def test_a_config_without_key_and_without_datasync_url_names_both():
+    with pytest.raises(ConfigError) as error:
+        load_config({"start_date": "2026-01-01T00:00:00Z"})
+    assert "x_pendo_integration_key" in str(error.value) and "datasync_url" in str(error.value)
+
+
+def test_storage_options_must_be_an_object_and_their_long_texts_are_secrets():
+    with pytest.raises(ConfigError, match="datasync_storage_options"):
+        config(datasync_url="s3://a/b", datasync_storage_options="key=abc")
+    options = {"key": "AKIAEXAMPLE", "secret": "s3cr3t-value", "client_kwargs": {"region": "eu"}}
+    c = config(datasync_url="s3://a/b", datasync_storage_options=options)
+    assert c.secrets == {
+        "AKIAEXAMPLE": "<storage option>",
+        "s3cr3t-value": "<storage option>",
+        "secret-key": "<integration key>",
+    }
+    assert "AKIA" not in repr(c)
