@@ -16,6 +16,7 @@ import io
 import random
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import fastavro
@@ -81,15 +82,17 @@ class BigTree:
         return iter_records(event_schema(), self.iter_rows(), added)
 
 
-def _templates(seed: int) -> list:
-    """Events of the default application, aimed at a small catalog and population."""
+@cache
+def _templates(seed: int) -> tuple:
+    """Events of the default application, aimed at a small catalog and population (read
+    them, never change them: they are shared)."""
     day = day_of(BIG_DAY)
     catalog = Catalog(DEFAULT_APP, seed, 1.0, start_ms(day - 1))
     people = People(seed, 1.0, day - 1)
     maker = EventMaker(seed, 1.0, {DEFAULT_APP: catalog}, people)
     period = PeriodEvents(DEFAULT_APP, day, [])
     maker._add_events(period, random.Random(f"{seed}/big"), TEMPLATES, set())
-    return period.rows
+    return tuple(period.rows)
 
 
 def _row_values(index: int, rows: int, day: int) -> tuple:
@@ -124,15 +127,15 @@ def _encoded_tails(templates: list, schema) -> list:
     return tails
 
 
-def _blocks(rows: int, seed: int, schema):
+def _blocks(rows: int, seed: int, schema, block_rows: int):
     templates = _templates(seed)
     tails = _encoded_tails(templates, schema)
     day = day_of(BIG_DAY)
     period = _long(day)
     id_length = _long(len(_row_values(0, rows, day)[0]))
-    for block_start in range(0, rows, BLOCK_ROWS):
+    for block_start in range(0, rows, block_rows):
         parts = []
-        block_end = min(rows, block_start + BLOCK_ROWS)
+        block_end = min(rows, block_start + block_rows)
         for index in range(block_start, block_end):
             event_id, timestamp = _row_values(index, rows, day)
             parts += (
@@ -145,10 +148,17 @@ def _blocks(rows: int, seed: int, schema):
         yield _Block(b"".join(parts), block_end - block_start)
 
 
-def write_big(root, rows: int, seed: int = 1, codec: str = "snappy", subscription=SUBSCRIPTION_ID):
+def write_big(
+    root,
+    rows: int,
+    seed: int = 1,
+    codec: str = "snappy",
+    subscription: str = SUBSCRIPTION_ID,
+    block_rows: int = BLOCK_ROWS,
+) -> BigTree:
     """Writes the big tree under `root`: `datasync/{subscription}/-323232/`, one export
-    (counter 1) of one period (2026-11-30) whose allEvents file holds `rows` events;
-    returns a BigTree."""
+    (counter 1) of one period (2026-11-30) whose allEvents file holds `rows` events in
+    Avro blocks of `block_rows`; returns a BigTree."""
     began = time.perf_counter()
     export_id = hex_id(random.Random(f"{seed}/big/export"))
     export = Export(str(DEFAULT_APP), 1, export_id, "historical", day_of(BIG_DAY) + 1)
@@ -164,7 +174,7 @@ def write_big(root, rows: int, seed: int = 1, codec: str = "snappy", subscriptio
     marker = writer.sync_marker(export, name)
     with open(path, "wb") as out:
         avro_writer = fastavro.write.Writer(out, schema, codec=codec, sync_marker=marker)
-        for block in _blocks(rows, seed, schema):
+        for block in _blocks(rows, seed, schema, block_rows):
             avro_writer.write_block(block)
         avro_writer.flush()
     export.files[name] = AvroFile(event_schema(), [], codec)

@@ -159,10 +159,10 @@ class FakeDataSync:
         return self.write_recurring().merge(self.write_changes())
 
     def write_recurring(self, apps=None) -> Written:
-        """A recurring export in each application folder (or those of `apps`): yesterday
-        (not final) and the day finalized 7 to 9 days ago, which replaces what an earlier
-        export gave for it (rows added and dropped, a value corrected), and all definitions,
-        a few of them edited yesterday."""
+        """A recurring export in each application folder (or those of `apps`): the day
+        finalized 8 days ago (9 in every fifth export), which replaces what an earlier
+        export gave for it (rows added and dropped, a value corrected), yesterday (not
+        final), and all definitions, a few of them edited yesterday."""
         written = Written()
         for app in apps or APPS:
             export = self._new_export(str(app), RECURRING)

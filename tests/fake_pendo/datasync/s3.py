@@ -4,7 +4,7 @@ loopback port, a bucket, and the tree uploaded with s3fs.
     with S3Store(fake.root) as store:
         run_tap(datasync_url=store.url, storage_options=store.storage_options)
         fake.next_day()
-        store.upload()          # the new exports, manifests last
+        store.upload()          # the new files, manifests last
 
 Credentials and region are set here, never taken from the environment.
 """
@@ -31,6 +31,7 @@ class S3Store:
         self._server = None
         self.endpoint_url = ""
         self.fs = None
+        self._uploaded: dict[Path, tuple] = {}  # path -> (size, mtime) when uploaded
 
     @property
     def url(self) -> str:
@@ -59,23 +60,42 @@ class S3Store:
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         self.fs = s3fs.S3FileSystem(skip_instance_cache=True, **self.storage_options)
-        self.fs.mkdir(self.bucket)
+        try:
+            self.fs.mkdir(self.bucket)
+        except FileExistsError:
+            # moto's buckets live as long as the process: an earlier store's are still there.
+            if self.fs.exists(self.url):
+                self.fs.rm(self.url, recursive=True)
         self.upload()
         return self
 
     def upload(self) -> int:
-        """Uploads every file of the tree (again), manifests last, as Pendo writes them;
-        returns the number of files."""
-        files = sorted(path for path in (self.root / "datasync").rglob("*") if path.is_file())
-        files.sort(key=lambda path: path.name == MANIFEST_NAME)
+        """Uploads the files of the tree that are new or changed since the last upload,
+        manifests last, as Pendo writes them, and deletes those deleted since (so that a
+        damaged tree is damaged in S3 too); returns the number of files uploaded."""
+        gone = [path for path in self._uploaded if not path.exists()]
+        if gone:
+            self.fs.rm([self._remote(path) for path in gone])
+            for path in gone:
+                del self._uploaded[path]
+        files = []
+        for path in sorted((self.root / "datasync").rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                if self._uploaded.get(path) != (stat.st_size, stat.st_mtime_ns):
+                    self._uploaded[path] = (stat.st_size, stat.st_mtime_ns)
+                    files.append(path)
         local = [str(path) for path in files]
-        remote = [f"{self.url}/{path.relative_to(self.root).as_posix()}" for path in files]
+        remote = [self._remote(path) for path in files]
         others = [index for index, path in enumerate(files) if path.name != MANIFEST_NAME]
         manifests = [index for index, path in enumerate(files) if path.name == MANIFEST_NAME]
         for batch in (others, manifests):
             if batch:
                 self.fs.put([local[i] for i in batch], [remote[i] for i in batch])
         return len(files)
+
+    def _remote(self, path: Path) -> str:
+        return f"{self.url}/{path.relative_to(self.root).as_posix()}"
 
     def stop(self) -> None:
         """Stops the server."""
