@@ -9,6 +9,7 @@ contracts only, independently of `tap_pendo`.
     fake.next_day()                # clock + 1 day: recurring and change exports
     fake.write_retroactive("Page") # a page's matched files over its whole history
     fake.drop_exports("-323232", [2])          # lost before a reader read them
+    fake.lost_exports(after={"-323232": 1})    # {"-323232": [2]}: a reader must warn
     run_tap(datasync_url=fake.url)
     fake.emitted("datasync_events", after={"-323232": 1})   # what the tap must emit
     fake.view("datasync_page_events")          # Pendo's view after every export
@@ -18,6 +19,7 @@ contracts only, independently of `tap_pendo`.
                                       # delete_listed_file, remove_datasync
     with S3Store(fake.root) as store:           # moto's server, the tree uploaded
         read(store.url, **store.storage_options)
+        fake.next_day(); store.upload()         # new and changed files, manifests last
     write_big(tmp_path, rows=1_000_000)         # the benchmark's one big file
 
     python -m tests.fake_pendo.datasync write DIR [--seed N] [--days N] [--recurring N]
@@ -82,6 +84,8 @@ Where the contracts are silent, this fake chooses
   files.
 - The manifest lists the exports written less than 30 days before the fake's
   `today`, less the dropped ones; the files of exports that dropped out stay.
+  `columns` (discovery) reads the writer schemas of the listed exports; `view` replays
+  every export written (`listed_only=True`: the listed ones).
 - JSON is written compact, UTF-8; a manifest by a rename, never half-written.
 - Truth: `emitted` goes folder by folder (apps, account, visitor), in counter order,
   manifest order and row order; `view` is sorted by primary key. Only event streams

@@ -11,7 +11,7 @@ from pathlib import Path
 from . import truth
 from .catalog import ID_FIELDS, Catalog
 from .days import day_of, start_ms
-from .events import EventMaker, LateChange
+from .events import EventMaker, LateChange, PeriodEvents
 from .exports import (
     CHANGES,
     FULL,
@@ -101,7 +101,7 @@ class FakeDataSync:
         self.listed: dict[str, list] = {folder: [] for folder in self.folders}
         self._dropped: dict[str, set] = {folder: set() for folder in self.folders}
         # Pendo's current events of each (app, day), and the matchables with rows in them.
-        self.periods: dict[tuple, object] = {}
+        self.periods: dict[tuple, PeriodEvents] = {}
         self._matched_now: dict[tuple, set] = {}
 
     # -- the tree ---------------------------------------------------------------
@@ -202,6 +202,8 @@ class FakeDataSync:
         default the one of `app` with the most matched rows) was narrowed: its matched
         files over every period Pendo holds, no allEvents, no definitions; `files: []`
         in the periods it no longer matches, among them the first one it matched."""
+        if kind not in ("Page", "Feature"):
+            raise ValueError(f"a retroactive export follows a Page or a Feature, not {kind!r}")
         app = int(app)
         if matchable_id is None:
             matchable_id = self._busiest(app, kind)
@@ -233,6 +235,22 @@ class FakeDataSync:
         self._dropped[folder].update(counters)
         return self._write_manifest(folder)
 
+    def lost_exports(self, after=None) -> dict:
+        """{folder: counters} of the exports newer than `after` ({folder: last counter
+        read}) that the manifests no longer list: what a reader must warn about."""
+        bookmarks = {str(folder): counter for folder, counter in (after or {}).items()}
+        lost = {}
+        for folder, exports in self.exports.items():
+            counters = [
+                export.counter
+                for export in exports
+                if export.counter > bookmarks.get(folder, 0)
+                and export.counter not in self.listed[folder]
+            ]
+            if counters:
+                lost[folder] = counters
+        return lost
+
     # -- the truth --------------------------------------------------------------
 
     def emitted(self, stream: str, after=None, start_date=None, end_date=None) -> list:
@@ -251,8 +269,9 @@ class FakeDataSync:
         return list(truth.PRIMARY_KEYS[stream])
 
     def columns(self, stream: str) -> dict:
-        """{column: JSON Schema} of `stream`, from every writer schema written so far."""
-        return truth.columns(self.exports, stream)
+        """{column: JSON Schema} of `stream`: what discovery finds in the writer schemas
+        of the exports the manifests list now."""
+        return truth.columns(self._listed_exports(), stream)
 
     # -- inside -----------------------------------------------------------------
 

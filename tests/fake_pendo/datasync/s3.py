@@ -59,7 +59,8 @@ class S3Store:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
-        self.fs = s3fs.S3FileSystem(skip_instance_cache=True, **self.storage_options)
+        # fsspec caches the instance: a reader given the same options gets the same one.
+        self.fs = s3fs.S3FileSystem(**self.storage_options)
         try:
             self.fs.mkdir(self.bucket)
         except FileExistsError:
