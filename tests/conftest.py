@@ -1,29 +1,28 @@
-"""Shared fixtures. The fake Pendo ones come first; add others below them."""
+"""Fixtures shared by the suites. Helpers are in tests/support, one per idea."""
 
 import pytest
 
-from tests.fake_pendo import FakePendo
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "fake_pendo(**kwargs): FakePendo arguments for the fake_pendo fixture"
-    )
-
-
-@pytest.fixture
-def fake_pendo(request):
-    """A started FakePendo for one test; `@pytest.mark.fake_pendo(scale=0.1)` sets its arguments.
-
-    Use it for tests that change the fake: its clock, its faults, its log.
-    """
-    marker = request.node.get_closest_marker("fake_pendo")
-    with FakePendo(**(marker.kwargs if marker else {})) as fake:
-        yield fake
+from tests.support import moments
+from tests.support.fakes import base_config, pinned_fake
+from tests.support.tap import discover
 
 
 @pytest.fixture(scope="session")
-def fake_pendo_session():
-    """One FakePendo with default arguments for the whole session: read-only tests only."""
-    with FakePendo() as fake:
-        yield fake
+def catalogs(tmp_path_factory):
+    """`catalogs(period)`: the catalog tap-pendo discovers, every stream unselected.
+
+    Discovered once per test process and period, against a small fake: a catalog
+    depends only on the period and on the metadata schemas, which every fake shares.
+    Select streams with `tests.support.tap.select`, which copies it.
+    """
+    found: dict = {}
+
+    def catalog(period: str = "dayRange") -> dict:
+        if period not in found:
+            with pinned_fake(moments.US_DST_WEEK, scale=0.05, days=2) as fake:
+                tmp = tmp_path_factory.mktemp(f"discover-{period}")
+                config = base_config(fake, period=period)
+                found[period] = discover(tmp, config, fake.dataset.now_ms)
+        return found[period]
+
+    return catalog

@@ -12,8 +12,9 @@ import ijson
 import pytest
 import requests
 
+from tests.fake_pendo import FakePendo
 from tests.fake_pendo.query import EVERY_APP
-from tests.fake_pendo.server import FakePendoServer, Faults
+from tests.fake_pendo.server import FakePendoServer, Fault, Faults
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "secret-key"
@@ -419,6 +420,46 @@ def test_bad_fault_settings(server, settings):
     assert response.status_code == 400
 
 
+# ---- hooks --------------------------------------------------------------------------------------
+
+
+class Recorder:
+    """A hook that records what it sees, and gives one stream's requests a fault."""
+
+    def __init__(self, fault_for=None):
+        self.seen = []
+        self.done = []
+        self.fault_for = fault_for
+
+    def arrived(self, request):
+        self.seen.append(request)
+        if (request.source or request.kind) == self.fault_for:
+            return Fault("5xx", 503)
+        return None
+
+    def answered(self, request):
+        self.done.append(request.number)
+
+
+def test_hooks_see_each_api_request_and_may_choose_its_fault(server):
+    recorder, faulty = Recorder(), Recorder(fault_for="history")
+    server.hooks = (recorder, faulty)
+    assert aggregate(server, {"featureEvents": None}, time_series=DAY).status_code == 200
+    assert get(server, "/api/v1/visitor/v1/history?starttime=0").status_code == 503
+    assert get(server, "/api/v1/metadata/schema/account").status_code == 200
+    assert requests.get(f"{server.url}/_fake/log", timeout=10).status_code == 200
+    assert [(r.kind, r.source, r.number) for r in recorder.seen] == [
+        ("aggregation", "featureEvents", 1),
+        ("history", None, 2),
+        ("metadata", None, 3),
+    ]
+    assert recorder.seen[1].path == "/api/v1/visitor/v1/history"
+    assert recorder.done == faulty.done == [1, 2, 3]  # each answered once, control aside
+    assert server.log.snapshot()["faults"]["5xx"] == 1
+    server.hooks = ()
+    assert get(server, "/api/v1/visitor/v1/history?starttime=0").status_code == 200
+
+
 # ---- log and control ----------------------------------------------------------------------------
 
 
@@ -526,8 +567,12 @@ def test_stop_closes_idle_connections():
 # ---- with the generated dataset ----------------------------------------------------------------
 
 
-@pytest.mark.fake_pendo(scale=0.05, key="k1")
-def test_the_facade_serves_the_generated_dataset(fake_pendo):
+def test_the_facade_serves_the_generated_dataset():
+    with FakePendo(scale=0.05, key="k1", start_ms=NOW) as fake_pendo:
+        check_the_facade(fake_pendo)
+
+
+def check_the_facade(fake_pendo):
     headers = {"x-pendo-integration-key": "k1"}
     body = {"request": {"pipeline": [{"source": {"accounts": {"appId": EVERY_APP}}}]}}
     url = f"{fake_pendo.url}/api/v1/aggregation"

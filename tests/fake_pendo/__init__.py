@@ -19,9 +19,13 @@ the fake in another process).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from .server import FakePendoServer
+from .server import Arrival, FakePendoServer, RequestHook
+
+__all__ = ["Arrival", "FakePendo", "RequestHook"]
 
 
 class FakePendo:
@@ -106,6 +110,16 @@ class FakePendo:
     def set_faults(self, **settings: Any) -> None:
         """Change fault probabilities, `slow_seconds`, `retry_after` or `latency` at run time."""
         self.server.faults.update(**settings)
+
+    @contextmanager
+    def hooked(self, *hooks: RequestHook) -> Iterator[FakePendo]:
+        """Run `hooks` (see server.RequestHook) for every `/api/` request inside the block."""
+        before = self.server.hooks
+        self.server.hooks = before + hooks
+        try:
+            yield self
+        finally:
+            self.server.hooks = before
 
     def truth(self, stream: str, **settings: Any) -> list:
         """The rows a correct tap emits for `stream` under these settings (see truth.truth)."""

@@ -10,7 +10,9 @@ process read the log, reset it, move the clock, change the faults and read the
 ground truth.
 
 This module handles HTTP: the key, the faults' effect on the answer, sending,
-and the control endpoints. The `/api/` bodies are made in `endpoints.py`, the
+and the control endpoints. Hooks (`RequestHook`) let an in-process test see each
+`/api/` request as it arrives and once it is answered, hold it (a barrier), or give
+it a fault of their choosing. The `/api/` bodies are made in `endpoints.py`, the
 faults drawn in `faults.py`, the requests counted in `request_log.py`; their
 public names are importable from here too.
 """
@@ -24,10 +26,10 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -57,6 +59,8 @@ __all__ = [
     "HTML_PAGE",
     "KEY_HEADER",
     "ROUTES",
+    "Arrival",
+    "RequestHook",
     "SPAN_LIMIT_MS",
     "Fault",
     "FaultSettings",
@@ -75,6 +79,31 @@ __all__ = [
 ]
 
 KEY_HEADER = "x-pendo-integration-key"
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One `/api/` request as a hook sees it: its endpoint kind (ENDPOINT_KINDS), its
+    aggregation source (None for other endpoints), its path, and its number (1, 2, ...
+    in the order the server read them since it started)."""
+
+    kind: str
+    source: str | None
+    path: str
+    number: int
+
+
+class RequestHook(Protocol):
+    """Code the server runs for every `/api/` request, in the request's own thread.
+
+    `arrived` runs before anything is answered (after the request is logged); it may
+    block, and it may return a Fault that this request gets instead of a drawn one.
+    `answered` runs once the request is done with, whatever happened to it.
+    """
+
+    def arrived(self, request: Arrival) -> Fault | None: ...
+
+    def answered(self, request: Arrival) -> None: ...
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -121,13 +150,31 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "aggregation":
             source, span = _aggregation_facts(body, fake.dataset.tz, fake.dataset.now_ms)
         fake.log.request(kind, source, span)
+        hooks = fake.hooks
+        if not hooks:
+            self._api_answer(route, query, body, None)
+            return
+        arrival = Arrival(kind, source, path, fake.count_arrival())
+        chosen = None
+        try:
+            for hook in hooks:
+                chosen = hook.arrived(arrival) or chosen
+            self._api_answer(route, query, body, chosen)
+        finally:
+            for hook in hooks:
+                hook.answered(arrival)
+
+    def _api_answer(
+        self, route: tuple | None, query: str, body: bytes, chosen: Fault | None
+    ) -> None:
+        fake = self.fake
         settings = fake.faults.settings
         if settings.latency:
             fake.sleep(settings.latency)
         if self.headers.get(KEY_HEADER) != fake.key:
             self._send(403, b"", log=fake.log)
             return
-        fault = fake.faults.draw()
+        fault = chosen or fake.faults.draw()
         if fault and fault.kind != "truncate":  # a cut is logged only where a body is cut
             fake.log.fault(fault.kind)
         if fault and fault.kind == "429":
@@ -327,6 +374,8 @@ class FakePendoServer:
 
     `truth`, when given, is `truth(stream, **settings)` and backs `/_fake/truth`.
     `sleep(seconds)` makes latency and slow answers; a test may replace it.
+    `hooks` (a tuple of RequestHook) run for every `/api/` request; replace the
+    tuple to change them (`FakePendo.hooked` does).
     """
 
     def __init__(
@@ -346,9 +395,18 @@ class FakePendoServer:
         self.faults = Faults(fault_seed, latency=latency, **(faults or {}))
         self.log = RequestLog()
         self.sleep: Callable[[float], Any] = time.sleep
+        self.hooks: tuple = ()
+        self._arrivals = 0
+        self._arrivals_lock = threading.Lock()
         self._port = port
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def count_arrival(self) -> int:
+        """The number of this `/api/` request among those hooks have seen."""
+        with self._arrivals_lock:
+            self._arrivals += 1
+            return self._arrivals
 
     @property
     def url(self) -> str:
