@@ -19,3 +19,8 @@ class StateError(UserError):
 
 class PendoError(UserError):
     """Pendo refused a request or answered something the tap cannot read."""
+
+
+class DataSyncError(UserError):
+    """A Data Sync export that cannot be read: the store, a manifest or an Avro file; the
+    message names the URL or file and the fix, never the storage options."""
