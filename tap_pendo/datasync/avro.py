@@ -331,6 +331,8 @@ class _Planner:
         if isinstance(schema, list):
             return self.union(schema, namespace, strip)
         if isinstance(schema, str):
+            if schema == "bytes":
+                return _Type(schema, _base64, _BYTES_JSON, (bytes,))
             if schema in _PRIMITIVE_TYPES:
                 return _Type(
                     schema, None, {"type": [_JSON_TYPES[schema]]}, (_PRIMITIVE_TYPES[schema],)

@@ -187,24 +187,26 @@ def open_store(url: str, storage_options: Optional[Mapping] = None) -> Store:
         raise DataSyncError(
             f"datasync_url {shown}: unknown scheme {scheme}://; use a local folder, {known}"
         )
-    protocol, extra = SCHEMES[scheme]
+    extra = SCHEMES[scheme][1]
     options = dict(storage_options or {})
     secrets = _secrets(options)
     try:
         fs, root = fsspec.core.url_to_fs(url, **options)
+        store = Store(shown, fs, root, secrets)
+        # The first request: backends check most options only now.
+        found = store.is_folder(store.datasync)
     except ImportError:
         raise DataSyncError(
             f"datasync_url {shown}: reading {scheme}:// needs {BACKENDS[extra]}: "
             f"pip install 'tap-pendo[{extra}]'"
         ) from None
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, AttributeError) as error:
         reason = Store(shown, None, "", secrets).reason(error)
         raise DataSyncError(
             f"datasync_storage_options do not fit the {scheme or 'file'} store of "
-            f"{shown} ({reason}): see the backend's options ({BACKENDS.get(extra, 'fsspec')})"
+            f"{shown} ({reason}): see the options of {BACKENDS.get(extra) or 'fsspec'}"
         ) from None
-    store = Store(shown, fs, root, secrets)
-    if not store.is_folder(store.datasync):
+    if not found:
         raise DataSyncError(_no_datasync_message(store))
     return store
 
