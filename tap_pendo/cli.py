@@ -16,13 +16,17 @@ from singer.catalog import Catalog
 
 from .about import about, about_markdown
 from .config import Config, load_config, unknown_keys
+from .datasync import open_store
 from .errors import CatalogError, ConfigError, StateError, UserError
 from .pendo.client import PendoClient
+from .readers import ReadContext
+from .readers.datasync import discover_columns
 from .run.progress import Progress
 from .singer.discover import discover, fetch_metadata_docs
 from .singer.output import SingerWriter
 from .singer.state import check_state
-from .singer.sync import plan_sync, selection, sync
+from .singer.sync import plan_sync, required_sources, selection, sync
+from .streams import STREAMS
 from .timefmt import now_ms
 
 LOGGER = singer.get_logger()
@@ -160,8 +164,7 @@ def run(args: argparse.Namespace) -> None:
     for key in unknown_keys(raw_config):
         LOGGER.warning("config key '%s' is not one tap-pendo knows; it is ignored", key)
     if args.discover:
-        client = PendoClient(config, observe=Progress().request)
-        catalog = discover(config.period, fetch_metadata_docs(client))
+        catalog = discover(config.period, _metadata_docs(config), _datasync_columns(config))
         json.dump(catalog.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
@@ -183,14 +186,35 @@ def run(args: argparse.Namespace) -> None:
         else:
             sys.stdout.write("\n".join(plan.describe()) + "\n")
         return
+    api, datasync = required_sources(config, selected)
     progress.planned(plan.describe())
-    client = PendoClient(config, observe=progress.request)
+    client = PendoClient(config, observe=progress.request) if api else None
+    store = open_store(config.datasync_url, config.datasync_storage_options) if datasync else None
     writer = SingerWriter()
     try:
-        sync(config, client, plan, selected, state, writer, progress)
+        sync(config, ReadContext(config, client, store), plan, selected, state, writer, progress)
     finally:
         writer.flush()
-        progress.summary(dict(client.requests_by_stream), client.retries)
+        requests = dict(client.requests_by_stream) if client else {}
+        progress.summary(requests, client.retries if client else 0)
+
+
+def _metadata_docs(config: Config) -> dict:
+    """Pendo's metadata schemas, for the custom fields of accounts and visitors; without a
+    key (Data Sync only), none: the API streams get their bundled schemas."""
+    if not config.integration_key:
+        LOGGER.info("no integration key: the API streams are listed with their bundled schemas")
+        return {}
+    return fetch_metadata_docs(PendoClient(config, observe=Progress().request))
+
+
+def _datasync_columns(config: Config):
+    """The Data Sync streams' columns from the newest exports; None without datasync_url."""
+    if not config.datasync_url:
+        return None
+    store = open_store(config.datasync_url, config.datasync_storage_options)
+    datasync = [s for s in STREAMS.values() if s.export_files is not None]
+    return discover_columns(store, config.datasync_subscription, datasync)
 
 
 def main(argv=None) -> None:

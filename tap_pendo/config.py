@@ -117,6 +117,11 @@ SETTINGS = (
         "Setting it adds the datasync_* streams.",
     ),
     Setting(
+        "datasync_subscription",
+        "string",
+        "The subscription folder to read under datasync/, when it holds several.",
+    ),
+    Setting(
         "datasync_storage_options",
         "object",
         "Options of the store's filesystem (s3fs, gcsfs, adlfs): keys, a profile or role, "
@@ -147,6 +152,7 @@ class Config:
     max_concurrent_requests: int
     max_retries: int
     datasync_url: Optional[str] = None
+    datasync_subscription: Optional[str] = None
     datasync_storage_options: Optional[dict] = None
 
     @property
@@ -200,6 +206,7 @@ def load_config(raw: Any) -> Config:
         max_concurrent_requests=_number(raw, "max_concurrent_requests", int, minimum=1),
         max_retries=_number(raw, "max_retries", int, minimum=0),
         datasync_url=datasync_url,
+        datasync_subscription=_optional_string(raw, "datasync_subscription"),
         datasync_storage_options=_object(raw, "datasync_storage_options"),
     )
 

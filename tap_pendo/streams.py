@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .errors import PendoError
+from .datasync.manifests import ACCOUNT, APPLICATION, VISITOR
 from .pendo.aggregation import APPS, IDENTIFIED
 
 PERIOD = "<period>"
@@ -23,6 +24,7 @@ LISTING = "listing"  # a keyset walk over an entity source of the aggregation AP
 WINDOWS = "windows"  # an aggregation with a timeSeries, one window of periods per unit
 DOCUMENT = "document"  # one GET answer: a JSON object or a list
 HISTORY = "history"  # GET /visitor/{id}/history, one visitor-day per unit
+DATASYNC = "datasync"  # Avro files of Data Sync exports, one file per unit
 
 
 def period_field(period: str) -> str:
@@ -85,6 +87,26 @@ class VisitorHistory:
 
 
 @dataclass(frozen=True)
+class ExportFiles:
+    """Which files of a Data Sync export hold a stream's rows (../shared/pendo-datasync.md):
+    the kind of folder, and the part of the export's manifest entry that names them."""
+
+    folder: str  # datasync.APPLICATION, ACCOUNT or VISITOR
+    # An `Export` field: all_events or matched_events (per period), page_definitions,
+    # feature_definitions, track_type_definitions, guide_definitions, records,
+    # metadata_schema; or periods: the manifest's own `timeDependent` entries.
+    part: str
+    matched_kind: Optional[str] = None  # matched_events: "Page", "Feature" or "TrackType"
+    app_column: Optional[str] = None  # the column that carries the folder's app id
+    counter_column: str = "export_counter"  # the column that carries the export's counter
+
+    @property
+    def per_period(self) -> bool:
+        """Files of one period each: bounded by start_date and end_date."""
+        return self.part in ("all_events", "matched_events", "periods")
+
+
+@dataclass(frozen=True)
 class StreamDef:
     """What a stream is and how it is read, transformed and discovered."""
 
@@ -103,6 +125,7 @@ class StreamDef:
     parent: Optional[str] = None  # catalog metadata `parent-tap-stream-id`
     legacy_bookmark_keys: tuple = ()  # bookmark keys written by singer-io's tap-pendo
     history: Optional[VisitorHistory] = None  # HISTORY streams
+    export_files: Optional[ExportFiles] = None  # DATASYNC streams
     # Transform
     metadata_columns: Optional[MetadataColumns] = None  # accounts and visitors
     verbatim_columns: frozenset = frozenset()  # objects whose inner names are kept as sent
@@ -280,6 +303,35 @@ def _per_event(name, source, key_properties, identity):
     )
 
 
+def _datasync(name, key_properties, folder, part, matched_kind=None, rows_of=None):
+    """A Data Sync stream: the rows of some files of every export, named and typed by each
+    file's own writer schema, each with the counter of its export (and its app id)."""
+    app_column = "app_id" if folder == APPLICATION else None
+    return StreamDef(
+        name=name,
+        reader=DATASYNC,
+        key_properties=key_properties,
+        identity=key_properties,
+        replication_key="export_counter",
+        export_files=ExportFiles(folder, part, matched_kind, app_column),
+        rows_of=rows_of,
+    )
+
+
+def _partitions(export_period: tuple) -> Iterator[dict]:
+    """datasync_periods: the partitions that one `timeDependent` entry of an export replaces,
+    `(app id, export counter, Period)`: its allEvents, and each matched page, feature or track
+    type (also with `files: []`: it matches nothing there any more)."""
+    app_id, counter, period = export_period
+    row = {"app_id": app_id, "period_id": period.period_id, "export_counter": counter}
+    if period.all_events is not None:
+        yield {**row, "kind": "allEvents", "matchable_id": ""}
+    for matched in period.matched_events:
+        yield {**row, "kind": matched.kind, "matchable_id": matched.matchable_id}
+
+
+_MATCHED_KEY = ("app_id", "period_id", "matchable_id", "event_id")
+
 # The keys start from Stitch's and add what makes rows unique (README:
 # "Why some keys differ from Stitch's"). Stitch's 15 streams come first, in
 # Stitch's order; the streams beyond Stitch's follow.
@@ -345,6 +397,28 @@ STREAMS = {
         _guide_part("polls", "polls"),
         _saved("segments", "/api/v1/segment", "pipeline"),
         _saved("reports", "/api/v1/report", "definition"),
+        # Pendo Data Sync exports, when datasync_url is set.
+        _datasync("datasync_events", ("app_id", "period_id", "event_id"), APPLICATION,
+                  "all_events"),
+        _datasync("datasync_page_events", _MATCHED_KEY, APPLICATION, "matched_events", "Page"),
+        _datasync("datasync_feature_events", _MATCHED_KEY, APPLICATION, "matched_events",
+                  "Feature"),
+        _datasync("datasync_track_events", _MATCHED_KEY, APPLICATION, "matched_events",
+                  "TrackType"),
+        _datasync("datasync_pages", ("app_id", "page_id"), APPLICATION, "page_definitions"),
+        _datasync("datasync_features", ("app_id", "feature_id"), APPLICATION,
+                  "feature_definitions"),
+        _datasync("datasync_track_types", ("app_id", "track_type_id"), APPLICATION,
+                  "track_type_definitions"),
+        _datasync("datasync_guides", ("app_id", "guide_id"), APPLICATION, "guide_definitions"),
+        _datasync("datasync_accounts", ("id",), ACCOUNT, "records"),
+        _datasync("datasync_visitors", ("id",), VISITOR, "records"),
+        _datasync("datasync_account_metadata_schema", ("group", "name"), ACCOUNT,
+                  "metadata_schema"),
+        _datasync("datasync_visitor_metadata_schema", ("group", "name"), VISITOR,
+                  "metadata_schema"),
+        _datasync("datasync_periods", ("app_id", "kind", "matchable_id", "period_id"),
+                  APPLICATION, "periods", rows_of=_partitions),
     )
 }
 # fmt: on

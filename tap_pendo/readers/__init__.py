@@ -6,13 +6,14 @@ Imports: pendo/, datasync/, streams, transform, timefmt, errors; never run/ or s
 """
 
 from .base import Checkpoint, PlanEntry, ReadContext, ReaderKind, Unit
+from .datasync import DATASYNC
 from .document import DOCUMENT
 from .history import HISTORY
 from .listing import LISTING
 from .windows import WINDOWS
 
 # Every kind, by the name a stream definition gives (`StreamDef.reader`).
-KINDS = {kind.name: kind for kind in (LISTING, WINDOWS, DOCUMENT, HISTORY)}
+KINDS = {kind.name: kind for kind in (LISTING, WINDOWS, DOCUMENT, HISTORY, DATASYNC)}
 
 
 def kind_of(stream) -> ReaderKind:

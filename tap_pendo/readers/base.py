@@ -31,7 +31,8 @@ class ReadContext:
 
     config: Config
     client: Optional[PendoClient] = None
-    exports: Any = None  # the Data Sync store, for the datasync kind
+    exports: Any = None  # the Data Sync store (datasync.Store)
+    columns: Optional[dict] = None  # stream -> its selected columns
 
 
 class Unit(Protocol):
@@ -194,6 +195,13 @@ def check_date(stream: str, key: str, value) -> None:
             f"state bookmark '{stream}.{key}' is {value!r}, not an RFC3339 date: fix it, or "
             "remove it to sync the stream from start_date"
         ) from None
+
+
+def check_dates(stream, bookmark: dict, period: str) -> None:
+    """The stream's replication bookmark, under its key or an older tap's, is a date."""
+    for key in (stream.bookmark_key(period), *stream.legacy_bookmark_keys):
+        if key is not None:
+            check_date(stream.name, key, bookmark.get(key))
 
 
 # -- mixins -------------------------------------------------------------------------

@@ -12,7 +12,14 @@ from ..pendo.paging import path_value
 from ..streams import StreamDef
 from ..timefmt import ms_to_rfc3339
 from ..transform import optional_ms
-from .base import OfOneStream, PlanEntry, ReadContext, SinceBookmark, bookmark_ms
+from .base import (
+    OfOneStream,
+    PlanEntry,
+    ReadContext,
+    SinceBookmark,
+    bookmark_ms,
+    check_dates,
+)
 from .items import UnitEnd
 
 
@@ -145,7 +152,7 @@ class DocumentKind:
         return DocumentCheckpoint(scope)
 
     def check_bookmark(self, stream: StreamDef, bookmark: dict, period: str) -> None:
-        """A document has no resume position."""
+        check_dates(stream, bookmark, period)  # a document has no resume position
 
     def plan_entry(self, scope: DocumentScope, units: tuple) -> PlanEntry:
         since = ms_to_rfc3339(scope.since_ms) if scope.key is not None else None

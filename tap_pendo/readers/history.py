@@ -26,6 +26,7 @@ from .base import (
     bookmark_ms,
     bookmark_value,
     check_date,
+    check_dates,
     check_position,
     reread_from,
     upper_ms,
@@ -277,6 +278,7 @@ class HistoryKind:
         return HistoryCheckpoint(scope, first_units)
 
     def check_bookmark(self, stream: StreamDef, bookmark: dict, period: str) -> None:
+        check_dates(stream, bookmark, period)
         length = len(stream.listing.order)
         check_date(stream.name, "run_started", bookmark.get("run_started"))
         check_position(stream.name, "after", bookmark.get("after"), length)

@@ -18,6 +18,7 @@ from .base import (
     SinceBookmark,
     bookmark_ms,
     bookmark_value,
+    check_dates,
     check_position,
 )
 from .items import StreamRow, UnitEnd
@@ -275,6 +276,7 @@ class ListingKind:
         return ListingCheckpoint(scope)
 
     def check_bookmark(self, stream: StreamDef, bookmark: dict, period: str) -> None:
+        check_dates(stream, bookmark, period)
         length = len(stream.listing.order)
         for key in ("after", "newest"):
             check_position(stream.name, key, bookmark.get(key), length)

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..config import Config
+from ..errors import StateError
 from ..pendo import aggregation as agg
 from ..pendo.paging import WalkEnd, keyset_rows, position_of
-from ..streams import StreamDef, period_field
+from ..streams import StreamDef, other_period_field, period_field
 from ..timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339, parse_datetime_ms
 from ..transform import optional_ms
 from .base import (
@@ -33,6 +34,7 @@ from .base import (
     bookmark_ms,
     bookmark_value,
     check_date,
+    check_dates,
     check_position,
     reread_from,
     upper_ms,
@@ -322,6 +324,16 @@ class WindowsKind:
         return WindowCheckpoint(scope, first_units)
 
     def check_bookmark(self, stream: StreamDef, bookmark: dict, period: str) -> None:
+        if stream.aggregated_by_period:
+            other = other_period_field(period)
+            if other in bookmark and period_field(period) not in bookmark:
+                raise StateError(
+                    f"the state's '{stream.name}' bookmark is by '{other}', but config 'period' "
+                    f"is {period}: set period back, or rename the bookmark key '{other}' to "
+                    f"'{period_field(period)}' in the state (or drop the stream's bookmark to "
+                    "resync it)"
+                )
+        check_dates(stream, bookmark, period)
         check_date(stream.name, "window_start", bookmark.get("window_start"))
         check_position(
             stream.name, "after", bookmark.get("after"), len(stream.window_order(period))

@@ -1,9 +1,11 @@
-"""The catalog: bundled schemas, the period's field, and custom fields from Pendo."""
+"""The catalog: bundled schemas, the period's field, custom fields from Pendo, and the Data
+Sync streams' columns from the writer schemas of the newest exports."""
 
 import copy
 import json
 import os
 from functools import cache
+from typing import Optional
 
 from singer import metadata
 from singer.catalog import Catalog
@@ -91,11 +93,25 @@ def fetch_metadata_docs(client) -> dict:
     return {s.name: fetch_document(client, s) for s in STREAMS.values() if s.custom_fields_of}
 
 
-def discover(period: str, metadata_docs: dict) -> Catalog:
-    """The catalog of every stream."""
+def datasync_schema(stream: StreamDef, columns: Optional[dict]) -> dict:
+    """A Data Sync stream's schema: the columns of its newest files, or the bundled schema
+    (the contract's fields) while there is no export yet."""
+    if not columns:
+        return bundled_schema(stream.name)
+    return {"type": "object", "properties": columns}
+
+
+def discover(period: str, metadata_docs: dict, datasync_columns: Optional[dict] = None) -> Catalog:
+    """The catalog of every API stream and, with Data Sync (`datasync_columns`: stream ->
+    its columns, possibly none), of every Data Sync stream."""
     entries = []
     for stream in STREAMS.values():
-        schema = stream_schema(stream, period, metadata_docs)
+        if stream.export_files is None:
+            schema = stream_schema(stream, period, metadata_docs)
+        elif datasync_columns is not None:
+            schema = datasync_schema(stream, datasync_columns.get(stream.name))
+        else:
+            continue
         entries.append(
             {
                 "tap_stream_id": stream.name,

@@ -10,8 +10,7 @@ import copy
 
 from ..errors import StateError
 from ..readers import kind_of
-from ..readers.base import check_date
-from ..streams import STREAMS, StreamDef, other_period_field, period_field
+from ..streams import STREAMS, StreamDef
 
 
 def check_state(state, period: str) -> dict:
@@ -44,16 +43,6 @@ def check_state(state, period: str) -> dict:
 def _check_bookmark(stream: StreamDef, bookmark, period: str) -> None:
     if not isinstance(bookmark, dict):
         raise StateError(f"state bookmark of '{stream.name}' must be an object")
-    if stream.aggregated_by_period:
-        other = other_period_field(period)
-        if other in bookmark and period_field(period) not in bookmark:
-            raise StateError(
-                f"the state's '{stream.name}' bookmark is by '{other}', but config 'period' is "
-                f"{period}: set period back, or rename the bookmark key '{other}' to "
-                f"'{period_field(period)}' in the state (or drop the stream's bookmark to resync it)"
-            )
-    for key in (stream.bookmark_key(period), *stream.legacy_bookmark_keys):
-        if key is not None:
-            check_date(stream.name, key, bookmark.get(key))
-    # Where an interrupted run goes on: each reader kind knows its own.
+    # What a bookmark holds (dates, counters, where an interrupted run goes on) is the
+    # reader kind's to know.
     kind_of(stream).check_bookmark(stream, bookmark, period)

@@ -1,14 +1,13 @@
 """The sync: the catalog's selection, SCHEMA messages, then the plan run by the executor:
 config -> plan -> executor -> transform -> output."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from singer import metadata
 
 from ..config import Config
-from ..errors import CatalogError
-from ..pendo.client import PendoClient
+from ..errors import CatalogError, ConfigError
 from ..readers import ReadContext
 from ..run.checkpoints import Checkpoints
 from ..run.executor import Executor
@@ -108,14 +107,15 @@ def plan_sync(config: Config, state: dict, selected: list, sync_start_ms: int) -
 
 def sync(
     config: Config,
-    client: PendoClient,
+    sources: ReadContext,
     plan: Plan,
     selected: list,
     state: dict,
     writer: SingerWriter,
     progress: Progress,
 ) -> dict:
-    """SCHEMA of every selected stream, then the plan's units; `state` is updated and written."""
+    """SCHEMA of every selected stream, then the plan's units, read from `sources` (Pendo's
+    client, the Data Sync store); `state` is updated and written."""
     for chosen in selected:
         replication_key = chosen.stream.bookmark_key(config.period)
         writer.schema(
@@ -127,7 +127,25 @@ def sync(
     transforms = {
         s.stream.name: RecordPlan(s.stream, s.schema["properties"], set(s.fields)) for s in selected
     }
-    executor = Executor(
-        ReadContext(config, client), plan, Checkpoints(plan), transforms, writer, progress
-    )
+    # The reader of a Data Sync file makes records of the selected columns itself.
+    ctx = replace(sources, columns={s.stream.name: s.fields for s in selected})
+    executor = Executor(ctx, plan, Checkpoints(plan), transforms, writer, progress)
     return executor.run(state)
+
+
+def required_sources(config: Config, selected: list) -> tuple:
+    """(API streams, Data Sync streams) of the selection; ConfigError when the config lacks
+    what one of them needs."""
+    api = [s.stream.name for s in selected if s.stream.export_files is None]
+    datasync = [s.stream.name for s in selected if s.stream.export_files is not None]
+    if api and not config.integration_key:
+        raise ConfigError(
+            f"the catalog selects Pendo API streams ({', '.join(api)}) but the config has no "
+            "'x_pendo_integration_key': add the key, or deselect those streams"
+        )
+    if datasync and not config.datasync_url:
+        raise ConfigError(
+            f"the catalog selects Data Sync streams ({', '.join(datasync)}) but the config has "
+            "no 'datasync_url': add it, or deselect those streams"
+        )
+    return api, datasync

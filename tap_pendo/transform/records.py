@@ -40,7 +40,11 @@ class RecordPlan:
         )
         # The fastest way from a row to its record, for the hot loop. It may raise
         # Unconvertible; `record()` and `explain()` turn that into a PendoError.
-        if self._metadata is not None:
+        if stream.export_files is not None:
+            # A Data Sync file's reader makes records of the selected columns itself, named
+            # and typed by the file's own writer schema.
+            self.convert = _as_it_is
+        elif self._metadata is not None:
             self.convert = self._with_metadata
         elif stream.verbatim_document:
             self.convert = self._document
@@ -89,6 +93,10 @@ class RecordPlan:
             f"stream '{self.stream}', field '{column}': Pendo sent {error}, which its schema "
             "cannot hold; rerun discovery if Pendo changed the field's type"
         )
+
+
+def _as_it_is(record: dict) -> dict:
+    return record
 
 
 class _MetadataColumns:
