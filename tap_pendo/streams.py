@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Optional
 
-from .errors import PendoError
 from .datasync.manifests import ACCOUNT, APPLICATION, VISITOR
+from .errors import PendoError
 from .pendo.aggregation import APPS, IDENTIFIED
 
 PERIOD = "<period>"
