@@ -31,7 +31,7 @@ import fastavro
 import orjson
 
 BUFFER_BYTES = 1 << 16
-READ_BYTES = 4 << 20  # fsspec's request size for URLs, as the tap's
+READ_BYTES = 2 << 20  # fsspec's request size for URLs, as the tap's
 
 
 class SnakeNames(dict):

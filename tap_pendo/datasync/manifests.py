@@ -41,6 +41,7 @@ RECORD_FILES_KEY = {ACCOUNT: "accounts", VISITOR: "visitors"}
 # The kinds of matched events, the part of a `matchedEvents` id before the `/`.
 MATCHED_KINDS = ("Page", "Feature", "TrackType")
 APP_FOLDER = re.compile(r"^-?[0-9]+$")
+_KINDS = {kind: kind for kind in MATCHED_KINDS}
 # A manifest is read in requests of this size: most fit in one.
 MANIFEST_BLOCK_BYTES = max(HEAD_BLOCK_BYTES, 1 << 20)
 
@@ -325,6 +326,7 @@ def _period(entry, where: str) -> Period:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             raise _bad(where, "a `matchedEvents` entry without an id")
         kind, _, matchable_id = item["id"].partition("/")
+        kind = _KINDS.setdefault(kind, kind)  # one string per kind, not one per entry
         matched.append(
             MatchedEvents(kind, matchable_id, _files(item.get("files"), where, "matchedEvents"))
         )
