@@ -8,14 +8,21 @@ values: docs/DATA-CONTRACT.md, "Data Sync streams".
 Typical use:
 
     store = open_store(config.datasync_url, config.datasync_storage_options)
-    subscription = find_subscription(store)
-    for folder in subscription.folders:
+    subscription = find_subscription(store)     # .ignored: folders to mention
+    for folder in subscription.folders:         # applications, account/, visitor/
         manifest = read_manifest(store, folder)
         lost = manifest.lost(bookmark)          # warn: describe_counters(lost)
-        for export in manifest.after(bookmark):
+        for export in manifest.after(bookmark): # counter order
+            extra = {"app_id": folder.app_id, "export_counter": export.counter}
             for name in export.page_definitions:
-                extra = {"app_id": folder.app_id, "export_counter": export.counter}
                 for record in rows(store, export.path(name), extra): ...
+            for partition in export.partitions():  # a datasync_periods row each
+                for name in partition.files:
+                    for record in rows(store, export.path(name), extra): ...
+
+Discovery: `json_schema(writer_schema(store, path), added_columns(app))` reads a
+file's header alone. A Store may be shared by threads; each `rows` generator opens a
+file object of its own and is read by one thread.
 
 Imports: fsspec, fastavro, ijson, and of tap_pendo only errors, timefmt and
 transform.names.
@@ -34,6 +41,7 @@ from .avro import (
 )
 from .manifests import (
     ACCOUNT,
+    ALL_EVENTS,
     APPLICATION,
     MATCHED_KINDS,
     VISITOR,
@@ -41,6 +49,7 @@ from .manifests import (
     Folder,
     Manifest,
     MatchedEvents,
+    Partition,
     Period,
     Subscription,
     describe_counters,
@@ -51,6 +60,7 @@ from .store import Store, open_store
 
 __all__ = [
     "ACCOUNT",
+    "ALL_EVENTS",
     "APPLICATION",
     "APP_ID",
     "EXPORT_COUNTER",
@@ -62,6 +72,7 @@ __all__ = [
     "Header",
     "Manifest",
     "MatchedEvents",
+    "Partition",
     "Period",
     "Store",
     "Subscription",

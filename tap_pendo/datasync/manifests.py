@@ -38,6 +38,8 @@ ACCOUNT = "account"
 VISITOR = "visitor"
 # The key of an account or visitor export's record files.
 RECORD_FILES_KEY = {ACCOUNT: "accounts", VISITOR: "visitors"}
+# The kind of a period's allEvents partition (datasync_periods' `kind`).
+ALL_EVENTS = "allEvents"
 # The kinds of matched events, the part of a `matchedEvents` id before the `/`.
 MATCHED_KINDS = ("Page", "Feature", "TrackType")
 APP_FOLDER = re.compile(r"^-?[0-9]+$")
@@ -91,6 +93,19 @@ class Period:
 
 
 @dataclass(frozen=True)
+class Partition:
+    """What an export replaces in Pendo's view: the events of one kind (and matchable) in
+    one period, by `files` (none: the partition is now empty). See `Export.partitions`."""
+
+    __slots__ = ("kind", "matchable_id", "period_id", "start_ms", "files")
+    kind: str  # ALL_EVENTS, or a matched kind: "Page", "Feature", "TrackType"
+    matchable_id: str  # "" for ALL_EVENTS
+    period_id: str  # "2026-11-30"
+    start_ms: int
+    files: tuple[str, ...]  # relative to the export folder
+
+
+@dataclass(frozen=True)
 class Export:
     """One export of a folder's manifest. File names are relative to `folder`."""
 
@@ -124,6 +139,24 @@ class Export:
             for matched in period.matched_events:
                 names.extend(matched.files)
         return tuple(dict.fromkeys(names))
+
+    def partitions(self) -> Iterator[Partition]:
+        """The partitions this export replaces, period by period: `allEvents` first (when
+        the period has it), then its matched events in manifest order. One row each of
+        datasync_periods; their files are the rows of the event streams."""
+        for period in self.periods:
+            if period.all_events is not None:
+                yield Partition(
+                    ALL_EVENTS, "", period.period_id, period.start_ms, period.all_events
+                )
+            for matched in period.matched_events:
+                yield Partition(
+                    matched.kind,
+                    matched.matchable_id,
+                    period.period_id,
+                    period.start_ms,
+                    matched.files,
+                )
 
 
 @dataclass(frozen=True)

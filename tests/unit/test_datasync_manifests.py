@@ -10,10 +10,12 @@ import pytest
 
 from tap_pendo.datasync import (
     ACCOUNT,
+    ALL_EVENTS,
     APPLICATION,
     VISITOR,
     DataSyncError,
     MatchedEvents,
+    Partition,
     describe_counters,
     find_subscription,
     open_store,
@@ -177,6 +179,29 @@ def test_an_export_lists_its_definitions_periods_and_matched_events(tmp_path):
         "allguides.avro",
     )
     assert len(first.files()) == 8
+
+
+def test_an_exports_partitions_are_its_periods_all_events_and_matched_events(tmp_path):
+    store = write_tree(tmp_path, {"-323232": app_manifest()})
+    first, retro, _ = read_manifest(
+        store, folder_named(find_subscription(store), "-323232")
+    ).exports
+    day = 20787 * DAY_MS
+    assert list(first.partitions()) == [
+        Partition(ALL_EVENTS, "", "2026-11-30", day, first.periods[0].all_events),
+        Partition(
+            "Page",
+            "q95zvVQ6m5wyBz7-FcgxsIKCeLw",
+            "2026-11-30",
+            day,
+            first.periods[0].matched_events[0].files,
+        ),
+        Partition("Feature", "Xk2", "2026-11-30", day, ()),
+        Partition("TrackType", "signup", "2026-11-30", day, ("20261130/t.avro",)),
+        Partition(ALL_EVENTS, "", "2026-11-22", day - 8 * DAY_MS, ()),
+    ]
+    # A retroactive export: matched events alone, no allEvents partition.
+    assert [(p.kind, p.matchable_id) for p in retro.partitions()] == [("Page", "a/b")]
 
 
 def test_account_and_visitor_exports_list_records_and_metadata_schema_files(tmp_path):
