@@ -21,7 +21,7 @@ import json
 import struct
 import threading
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -107,11 +107,14 @@ def writer_schema(store: Store, path: str) -> dict:
     return read_header(store, path).schema
 
 
-def json_schema(schema: dict, added: Optional[Mapping[str, dict]] = None) -> dict:
+def json_schema(
+    schema: dict, added: Optional[Mapping[str, dict]] = None, where: str = "the writer schema"
+) -> dict:
     """The JSON Schema of the rows that `rows` makes of a file with this writer schema:
     snake_case names, `timestamp-*` as date-time text, `date` as date text, nullable
-    unions with "null" in the type; then the `added` columns (see `added_columns`)."""
-    _, fields = _Planner().top(schema, "the writer schema")
+    unions with "null" in the type; then the `added` columns (see `added_columns`).
+    `where` (the file's URL, `Store.url_of`) is named if the schema cannot be used."""
+    _, fields = _Planner(where).top(schema)
     properties = {column: plan.json for _, column, plan in fields}
     properties.update(added or {})
     return {"type": "object", "properties": properties}
@@ -125,11 +128,17 @@ def added_columns(app: bool = True) -> dict[str, dict]:
     return columns
 
 
-def rows(store: Store, path: str, extra: Optional[Mapping[str, object]] = None) -> Iterator[dict]:
+def rows(
+    store: Store,
+    path: str,
+    extra: Optional[Mapping[str, object]] = None,
+    keep: Optional[Collection[str]] = None,
+) -> Iterator[dict]:
     """The rows of an Avro file as final records, read as a stream: snake_case names from
     the file's own writer schema, dates as text, everything else verbatim, then the
     `extra` columns (e.g. `{"app_id": -323232, "export_counter": 7}`), which win over a
-    field of the same name.
+    field of the same name. With `keep`, the file's columns not in it are left out (the
+    extra columns stay): a selection costs a deletion per column left out.
 
     The file is opened on the first `next`, and closed at the end or when the generator
     is closed. A missing, damaged or truncated file raises a one-line DataSyncError that
@@ -137,9 +146,10 @@ def rows(store: Store, path: str, extra: Optional[Mapping[str, object]] = None) 
     generators of several files may be read by as many threads.
     """
     extra = dict(extra or {})
+    kept = None if keep is None else tuple(sorted(set(keep)))
     with _open(store, path, ROW_BLOCK_BYTES) as stream:
         header = _read_header(stream, store, path)
-        plan = _plan(header, tuple(extra), store.url_of(path))
+        plan = _plan(header, tuple(extra), kept, store.url_of(path))
         stream.replay(plan.header_bytes(header))
         try:
             convert = plan.bind()
@@ -317,14 +327,15 @@ class _Type(NamedTuple):
 class _Planner:
     """Walks a writer schema once: names, stripped types, converters, JSON Schemas."""
 
-    def __init__(self):
+    def __init__(self, where: str):
+        self.where = where  # the file, for messages
         self.named: dict[str, _Type] = {}
 
-    def top(self, schema, where: str) -> tuple[_Type, list[tuple[str, str, _Type]]]:
+    def top(self, schema) -> tuple[_Type, list[tuple[str, str, _Type]]]:
         """The plan of a file's record schema, and (field name, column, plan) of each of
         its fields."""
         if not isinstance(schema, dict) or schema.get("type") != "record":
-            raise DataSyncError(f"{where}: the Avro file does not hold records; {_FIX}")
+            raise DataSyncError(f"{self.where}: the Avro file does not hold records; {_FIX}")
         return self.record(schema, "", True)
 
     def plan(self, schema, namespace: str, strip: bool = True) -> _Type:
@@ -365,7 +376,7 @@ class _Planner:
             convert = None if values.convert is None else _each_value(values.convert)
             json_schema = {"type": ["object"], "additionalProperties": values.json}
             return _Type({**schema, "values": values.stripped}, convert, json_schema, (dict,))
-        raise DataSyncError(f"an Avro type this tap does not know: {kind!r}")
+        raise DataSyncError(f"{self.where}: an Avro type this tap does not know: {kind!r}")
 
     def logical(self, schema: dict, kind, logical: str, strip: bool) -> Optional[_Type]:
         """A logical type: struck and converted from the raw value, or (not `strip`, in
@@ -436,7 +447,7 @@ class _Planner:
         for fullname, plan in self.named.items():
             if fullname.rpartition(".")[2] == name:
                 return plan
-        raise DataSyncError(f"an Avro schema that names an unknown type {name!r}")
+        raise DataSyncError(f"{self.where}: the Avro schema names an unknown type {name!r}")
 
     def define(self, schema: dict, namespace: str, plan: _Type) -> _Type:
         self.named[self.fullname(schema, namespace)] = plan._replace(
@@ -528,7 +539,7 @@ def _base64(value: bytes) -> str:
 _BYTES_JSON = {"type": ["string"], "contentEncoding": "base64"}
 _DATE_TIME = {"type": ["string"], "format": "date-time"}
 # (Avro type, logical type) -> (converter of the raw value, inline kind, JSON Schema,
-# the type of the object fastavro makes of it).
+# the type of the object fastavro makes of it). A local-timestamp is written as UTC.
 _LOGICAL = {
     ("long", "timestamp-millis"): (ms_to_rfc3339, "millis", _DATE_TIME, datetime),
     ("long", "local-timestamp-millis"): (ms_to_rfc3339, "millis", _DATE_TIME, datetime),
@@ -612,11 +623,11 @@ class _Plan:
     """The conversion of the files of one writer schema (and one set of extra columns):
     the header that fastavro is given, and the compiled row generator."""
 
-    def __init__(self, schema: dict, extra: tuple[str, ...], where: str):
-        record, fields = _Planner().top(schema, where)
+    def __init__(self, schema: dict, extra: tuple[str, ...], keep, where: str):
+        record, fields = _Planner(where).top(schema)
         self.stripped_schema = json.dumps(record.stripped).encode("utf-8")
         self.converters = [plan.convert for _, _, plan in fields]
-        self._make = _compile(fields, extra)
+        self._make = _compile(fields, extra, keep)
 
     def header_bytes(self, header: Header) -> bytes:
         metadata = dict(header.metadata)
@@ -629,15 +640,19 @@ class _Plan:
         return self._make(times.minutes, SECONDS_TEXT, _DayTexts(), *self.converters)
 
 
-def _compile(fields: list[tuple[str, str, _Type]], extra: tuple[str, ...]) -> Callable:
+def _compile(
+    fields: list[tuple[str, str, _Type]], extra: tuple[str, ...], keep: Optional[tuple]
+) -> Callable:
     """`make(M, S, D, c0, c1, ...) -> convert(records, x0, x1, ...)`, a generator of
-    records: fastavro's dicts (named by column already), their dates converted in place
-    and the extra columns set. Names reach the source only as repr literals; functions
-    are passed in."""
+    records: fastavro's dicts (named by column already), their dates converted in place,
+    the columns not kept deleted and the extra columns set. Names reach the source only
+    as repr literals; functions are passed in."""
     plans = {column: (index, plan) for index, (_, column, plan) in enumerate(fields)}
     lines = []
     for column, (index, plan) in plans.items():
-        if plan.inline == "millis":
+        if keep is not None and column not in keep:
+            lines.append(f"del row[{column!r}]")
+        elif plan.inline == "millis":
             text = f"M[v{index} // 60000] + S[v{index} % 60000]"
             if plan.nullable:
                 text = f"None if v{index} is None else {text}"
@@ -663,16 +678,16 @@ def _compile(fields: list[tuple[str, str, _Type]], extra: tuple[str, ...]) -> Ca
     return env["make"]
 
 
-_plans: dict[tuple[bytes, tuple[str, ...]], _Plan] = {}
+_plans: dict[tuple, _Plan] = {}
 _plans_lock = threading.Lock()
 
 
-def _plan(header: Header, extra: tuple[str, ...], where: str) -> _Plan:
+def _plan(header: Header, extra: tuple[str, ...], keep: Optional[tuple], where: str) -> _Plan:
     """The plan of a writer schema, made once (files of a stream share their schema)."""
-    key = (header.metadata["avro.schema"], extra)
+    key = (header.metadata["avro.schema"], extra, keep)
     plan = _plans.get(key)
     if plan is None:
-        plan = _Plan(header.schema, extra, where)
+        plan = _Plan(header.schema, extra, keep, where)
         with _plans_lock:
             if len(_plans) >= MAX_PLANS:
                 _plans.clear()

@@ -243,6 +243,17 @@ def test_extra_columns_win_over_a_field_of_the_same_name(store, tmp_path):
     assert record == {"app_id": 9, "x": 2, "export_counter": 3}
 
 
+def test_columns_not_kept_are_left_out_and_the_extra_columns_stay(store, tmp_path):
+    file = write_avro(tmp_path / "a.avro", EVENTS, [event(1), event(2)])
+    keep = {"event_id", "period_id", "no_such_column"}
+    found = list(rows(store, path_of(store, file), {"export_counter": 4}, keep=keep))
+    assert found == [
+        {"period_id": "2026-11-30", "event_id": "e1", "export_counter": 4},
+        {"period_id": "2026-11-30", "event_id": "e2", "export_counter": 4},
+    ]
+    assert len(next(rows(store, path_of(store, file)))) == len(EVENT_FIELDS)
+
+
 @pytest.mark.parametrize("codec", ["null", "deflate", "snappy"])
 def test_every_codec_is_read_block_after_block(store, tmp_path, codec):
     events = [event(index) for index in range(300)]
