@@ -164,7 +164,9 @@ class Store:
                 "and the endpoint or region in datasync_storage_options"
             )
         if isinstance(error, OSError):
-            return DataSyncError(f"{where}: the store failed ({reason})")
+            return DataSyncError(
+                f"{where}: the store failed ({reason}): run again later, or check the store"
+            )
         return None
 
     def reason(self, error: BaseException) -> str:
