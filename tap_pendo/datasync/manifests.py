@@ -36,8 +36,8 @@ MANIFEST = "exportmanifest.json"
 APPLICATION = "application"
 ACCOUNT = "account"
 VISITOR = "visitor"
-# The key of an account or visitor export's record files.
-RECORD_FILES_KEY = {ACCOUNT: "accounts", VISITOR: "visitors"}
+# The key of an account or visitor export's record files: the folder's name, plural.
+RECORD_FILES_KEY = {ACCOUNT: f"{ACCOUNT}s", VISITOR: f"{VISITOR}s"}
 # The kind of a period's allEvents partition (datasync_periods' `kind`).
 ALL_EVENTS = "allEvents"
 # The kinds of matched events, the part of a `matchedEvents` id before the `/`.
