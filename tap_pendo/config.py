@@ -97,9 +97,9 @@ SETTINGS = (
     Setting(
         "max_concurrent_requests",
         "integer",
-        "Requests in flight at once, for every stream. 4 keeps a sync's wall time bound by "
-        "Pendo's answer time without putting the load of a bulk export on Pendo; a 429 pauses "
-        "every request whatever the setting.",
+        "Requests (and Data Sync files) in flight at once, for every stream. 4 keeps a sync's "
+        "wall time bound by Pendo's answer time without putting the load of a bulk export on "
+        "Pendo; a Retry-After (429, 5xx) pauses every request whatever the setting.",
         default=4,
     ),
     Setting(

@@ -332,7 +332,7 @@ def _partitions(export_period: tuple) -> Iterator[dict]:
 
 _MATCHED_KEY = ("app_id", "period_id", "matchable_id", "event_id")
 
-# The keys start from Stitch's and add what makes rows unique (README:
+# The keys start from Stitch's and add what makes rows unique (docs/DATA-CONTRACT.md:
 # "Why some keys differ from Stitch's"). Stitch's 15 streams come first, in
 # Stitch's order; the streams beyond Stitch's follow.
 # fmt: off

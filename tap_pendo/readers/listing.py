@@ -286,11 +286,13 @@ class ListingKind:
         name = scope.stream.name
         shared = [stream for stream in unit.informs if stream != name]
         text = unit.describe() + (f", shared with {', '.join(shared)}" if shared else "")
-        since = "after the newest row written" if scope.newest else ms_to_rfc3339(scope.since_ms)
+        # With `newest`, the rows past that position (the date's ties already written are
+        # not read again); rows without a date come every run.
+        bounds = {"from": ms_to_rfc3339(scope.since_ms), "to": None}
         return PlanEntry(
             text=text,
             requests=1 if unit.stream == name else 0,
-            bounds={"from": since, "to": None},
+            bounds={**bounds, "after": scope.newest} if scope.newest else bounds,
             units=(unit.as_json(),),
         )
 
