@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Optional
 
-from .datasync.manifests import ACCOUNT, APPLICATION, VISITOR
+from .datasync.manifests import ACCOUNT, ALL_EVENTS, APPLICATION, VISITOR
 from .errors import PendoError
 from .pendo.aggregation import APPS, IDENTIFIED
 
@@ -92,18 +92,17 @@ class ExportFiles:
     the kind of folder, and the part of the export's manifest entry that names them."""
 
     folder: str  # datasync.APPLICATION, ACCOUNT or VISITOR
-    # An `Export` field: all_events or matched_events (per period), page_definitions,
-    # feature_definitions, track_type_definitions, guide_definitions, records,
-    # metadata_schema; or periods: the manifest's own `timeDependent` entries.
+    # An `Export` field: page_definitions, feature_definitions, track_type_definitions,
+    # guide_definitions, records or metadata_schema; PARTITIONS: the files of the export's
+    # partitions of `partition_kind`; PERIODS: the partitions themselves (datasync_periods).
     part: str
-    matched_kind: Optional[str] = None  # matched_events: "Page", "Feature" or "TrackType"
+    partition_kind: Optional[str] = None  # datasync.ALL_EVENTS, "Page", "Feature", "TrackType"
     app_column: Optional[str] = None  # the column that carries the folder's app id
     counter_column: str = "export_counter"  # the column that carries the export's counter
 
-    @property
-    def per_period(self) -> bool:
-        """Files of one period each: bounded by start_date and end_date."""
-        return self.part in ("all_events", "matched_events", "periods")
+
+PARTITIONS = "partitions"
+PERIODS = "periods"
 
 
 @dataclass(frozen=True)
@@ -120,8 +119,9 @@ class StreamDef:
     replication_path: Optional[str] = None  # where the replication value is in Pendo's row
     listing: Optional[Listing] = None  # LISTING and HISTORY streams
     source: Optional[str] = None  # WINDOWS: the aggregation source; DOCUMENT: the GET path
-    # LISTING streams whose rows sit inside the listing's rows (a guide's steps).
-    rows_of: Optional[Callable[[dict], Iterable[dict]]] = None
+    # LISTING streams whose rows sit inside the listing's rows (a guide's steps);
+    # datasync_periods: the row of an export's partition.
+    rows_of: Optional[Callable[[object], Iterable[dict]]] = None
     parent: Optional[str] = None  # catalog metadata `parent-tap-stream-id`
     legacy_bookmark_keys: tuple = ()  # bookmark keys written by singer-io's tap-pendo
     history: Optional[VisitorHistory] = None  # HISTORY streams
@@ -303,7 +303,7 @@ def _per_event(name, source, key_properties, identity):
     )
 
 
-def _datasync(name, key_properties, folder, part, matched_kind=None, rows_of=None):
+def _datasync(name, key_properties, folder, part, partition_kind=None, rows_of=None):
     """A Data Sync stream: the rows of some files of every export, named and typed by each
     file's own writer schema, each with the counter of its export (and its app id)."""
     app_column = "app_id" if folder == APPLICATION else None
@@ -313,21 +313,23 @@ def _datasync(name, key_properties, folder, part, matched_kind=None, rows_of=Non
         key_properties=key_properties,
         identity=key_properties,
         replication_key="export_counter",
-        export_files=ExportFiles(folder, part, matched_kind, app_column),
+        export_files=ExportFiles(folder, part, partition_kind, app_column),
         rows_of=rows_of,
     )
 
 
-def _partitions(export_period: tuple) -> Iterator[dict]:
-    """datasync_periods: the partitions that one `timeDependent` entry of an export replaces,
-    `(app id, export counter, Period)`: its allEvents, and each matched page, feature or track
-    type (also with `files: []`: it matches nothing there any more)."""
-    app_id, counter, period = export_period
-    row = {"app_id": app_id, "period_id": period.period_id, "export_counter": counter}
-    if period.all_events is not None:
-        yield {**row, "kind": "allEvents", "matchable_id": ""}
-    for matched in period.matched_events:
-        yield {**row, "kind": matched.kind, "matchable_id": matched.matchable_id}
+def _partition_row(of_export: tuple) -> Iterator[dict]:
+    """datasync_periods: the row of one partition that an export replaces, from `(app id,
+    export counter, datasync.Partition)`; written also when its files are none (the
+    partition is empty now)."""
+    app_id, counter, partition = of_export
+    yield {
+        "app_id": app_id,
+        "kind": partition.kind,
+        "matchable_id": partition.matchable_id,
+        "period_id": partition.period_id,
+        "export_counter": counter,
+    }
 
 
 _MATCHED_KEY = ("app_id", "period_id", "matchable_id", "event_id")
@@ -399,12 +401,10 @@ STREAMS = {
         _saved("reports", "/api/v1/report", "definition"),
         # Pendo Data Sync exports, when datasync_url is set.
         _datasync("datasync_events", ("app_id", "period_id", "event_id"), APPLICATION,
-                  "all_events"),
-        _datasync("datasync_page_events", _MATCHED_KEY, APPLICATION, "matched_events", "Page"),
-        _datasync("datasync_feature_events", _MATCHED_KEY, APPLICATION, "matched_events",
-                  "Feature"),
-        _datasync("datasync_track_events", _MATCHED_KEY, APPLICATION, "matched_events",
-                  "TrackType"),
+                  PARTITIONS, ALL_EVENTS),
+        _datasync("datasync_page_events", _MATCHED_KEY, APPLICATION, PARTITIONS, "Page"),
+        _datasync("datasync_feature_events", _MATCHED_KEY, APPLICATION, PARTITIONS, "Feature"),
+        _datasync("datasync_track_events", _MATCHED_KEY, APPLICATION, PARTITIONS, "TrackType"),
         _datasync("datasync_pages", ("app_id", "page_id"), APPLICATION, "page_definitions"),
         _datasync("datasync_features", ("app_id", "feature_id"), APPLICATION,
                   "feature_definitions"),
@@ -418,7 +418,7 @@ STREAMS = {
         _datasync("datasync_visitor_metadata_schema", ("group", "name"), VISITOR,
                   "metadata_schema"),
         _datasync("datasync_periods", ("app_id", "kind", "matchable_id", "period_id"),
-                  APPLICATION, "periods", rows_of=_partitions),
+                  APPLICATION, PERIODS, rows_of=_partition_row),
     )
 }
 # fmt: on

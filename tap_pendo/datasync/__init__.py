@@ -13,15 +13,15 @@ Typical use:
         manifest = read_manifest(store, folder)
         lost = manifest.lost(bookmark)          # warn: describe_counters(lost)
         for export in manifest.after(bookmark): # counter order
-            extra = {"app_id": folder.app_id, "export_counter": export.counter}
+            extra = {...the columns the reader adds: the app id, the counter...}
             for name in export.page_definitions:
                 for record in rows(store, export.path(name), extra): ...
             for partition in export.partitions():  # a datasync_periods row each
                 for name in partition.files:
                     for record in rows(store, export.path(name), extra): ...
 
-Discovery: `json_schema(writer_schema(store, path), added_columns(app))` reads a
-file's header alone. A Store may be shared by threads; each `rows` generator opens a
+Discovery: `json_schema(writer_schema(store, path), added)` reads a file's header
+alone; `added` is the JSON Schema of the columns the reader adds. A Store may be shared by threads; each `rows` generator opens a
 file object of its own and is read by one thread.
 
 Imports: fsspec, fastavro, ijson, and of tap_pendo only errors, timefmt and
@@ -30,10 +30,7 @@ transform.names.
 
 from ..errors import DataSyncError
 from .avro import (
-    APP_ID,
-    EXPORT_COUNTER,
     Header,
-    added_columns,
     json_schema,
     read_header,
     rows,
@@ -62,8 +59,6 @@ __all__ = [
     "ACCOUNT",
     "ALL_EVENTS",
     "APPLICATION",
-    "APP_ID",
-    "EXPORT_COUNTER",
     "MATCHED_KINDS",
     "VISITOR",
     "DataSyncError",
@@ -76,7 +71,6 @@ __all__ = [
     "Period",
     "Store",
     "Subscription",
-    "added_columns",
     "describe_counters",
     "find_subscription",
     "json_schema",

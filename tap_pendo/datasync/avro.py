@@ -43,8 +43,6 @@ MAGIC = b"Obj\x01"
 SYNC_BYTES = 16
 MAX_BLOCK_BYTES = 256 << 20
 MAX_HEADER_BYTES = 64 << 20
-APP_ID = "app_id"
-EXPORT_COUNTER = "export_counter"
 MAX_PLANS = 256
 # Data Sync writes null, deflate or snappy; bzip2 and xz come with Python.
 CODECS = ("null", "deflate", "snappy", "bzip2", "xz")
@@ -112,20 +110,12 @@ def json_schema(
 ) -> dict:
     """The JSON Schema of the rows that `rows` makes of a file with this writer schema:
     snake_case names, `timestamp-*` as date-time text, `date` as date text, nullable
-    unions with "null" in the type; then the `added` columns (see `added_columns`).
+    unions with "null" in the type; then the `added` columns (those a reader adds).
     `where` (the file's URL, `Store.url_of`) is named if the schema cannot be used."""
     _, fields = _Planner(where).top(schema)
     properties = {column: plan.json for _, column, plan in fields}
     properties.update(added or {})
     return {"type": "object", "properties": properties}
-
-
-def added_columns(app: bool = True) -> dict[str, dict]:
-    """The JSON Schema of the columns added to every row: `app_id` (rows of an
-    application folder) and `export_counter`."""
-    columns = {APP_ID: {"type": ["integer"]}} if app else {}
-    columns[EXPORT_COUNTER] = {"type": ["integer"]}
-    return columns
 
 
 def rows(

@@ -11,9 +11,9 @@ several at once, and each stream's are written in order: a stream's bookmark mov
 export once all of its files of that export are written, and says how many of the next
 export's files are written while it is under way.
 
-The bookmark of a Data Sync stream is the counter of the newest export written, per
-folder: `{"export_counter": {"-323232": 7, "account": 3}}`, and while an export is under
-way, `"under_way": {"folder": "-323232", "counter": 8, "files": 2}`.
+The bookmark of a Data Sync stream is, under its replication key, the counter of the
+newest export written per folder (`{"-323232": 7, ...}`), and while an export is under
+way, `under_way`: that export's folder, counter and files written.
 """
 
 from collections import deque
@@ -34,7 +34,7 @@ from ..datasync import (
 )
 from ..errors import StateError
 from ..pendo.paging import PageEnd
-from ..streams import StreamDef
+from ..streams import PARTITIONS, PERIODS, StreamDef
 from ..timefmt import DAY_MS, ms_to_rfc3339
 from .base import PlanEntry, ReadContext, bookmark_value
 from .items import Spawn, UnitEnd
@@ -81,30 +81,26 @@ class DataSyncScope:
         """The newest export of `folder` already written; None: none yet."""
         return self.counters.get(folder.name)
 
-    def wants(self, period) -> bool:
-        """A period (a whole UTC day) that ends after start_date and starts before end_date."""
-        return period.start_ms + DAY_MS > self.start_ms and (
-            self.end_ms is None or period.start_ms < self.end_ms
+    def wants(self, partition) -> bool:
+        """A partition of a period (a whole UTC day) that ends after start_date and starts
+        before end_date."""
+        return partition.start_ms + DAY_MS > self.start_ms and (
+            self.end_ms is None or partition.start_ms < self.end_ms
         )
 
     def file_names(self, export) -> list:
         """This stream's files of one export, in manifest order (relative names)."""
-        part, files = self.files.part, []
-        if part == "periods":
-            return files  # datasync_periods' rows are the manifest's own entries
-        if part == "all_events":
-            for period in export.periods:
-                if self.wants(period):
-                    files.extend(period.all_events or ())
-        elif part == "matched_events":
-            for period in export.periods:
-                if self.wants(period):
-                    for matched in period.matched_events:
-                        if matched.kind == self.files.matched_kind:
-                            files.extend(matched.files)
-        else:
-            files.extend(getattr(export, part))
-        return files
+        part = self.files.part
+        if part == PERIODS:
+            return []  # datasync_periods' rows are the manifest's own entries
+        if part != PARTITIONS:
+            return list(getattr(export, part))
+        return [
+            name
+            for partition in export.partitions()
+            if partition.kind == self.files.partition_kind and self.wants(partition)
+            for name in partition.files
+        ]
 
     def units(self, folder, names: list, export) -> tuple:
         """The units of an export's files `names`, less those an interrupted run wrote."""
@@ -120,10 +116,10 @@ class DataSyncScope:
         return tuple(ExportFile(self, export.path(name), extra) for name in names[written:])
 
     def partition_rows(self, folder, export) -> Iterator[dict]:
-        """datasync_periods: the partitions that an export writes, within the dates."""
-        for period in export.periods:
-            if self.wants(period):
-                yield from self.stream.rows_of((folder.app_id, export.counter, period))
+        """datasync_periods: the partitions that an export replaces, within the dates."""
+        for partition in export.partitions():
+            if self.wants(partition):
+                yield from self.stream.rows_of((folder.app_id, export.counter, partition))
 
     def entry(self, counters: dict, under_way: Optional[dict]) -> dict:
         """The stream's bookmark."""
@@ -168,8 +164,8 @@ class ExportFile:
         return {"kind": DATASYNC.name, "path": self.path}
 
     def read(self, ctx: ReadContext) -> Iterator:
-        """The rows of the file, as records; then its end."""
-        yield from rows(ctx.exports, self.path, self.extra)
+        """The rows of the file, as records of the selected columns; then its end."""
+        yield from rows(ctx.exports, self.path, self.extra, keep=ctx.columns[self.stream])
         yield UnitEnd()
 
 
@@ -189,7 +185,7 @@ class ExportsListing:
 
     @property
     def _periods(self) -> Optional[DataSyncScope]:
-        return next((c for c in self.consumers if c.files.part == "periods"), None)
+        return next((c for c in self.consumers if c.files.part == PERIODS), None)
 
     @property
     def stream(self) -> str:
@@ -370,9 +366,8 @@ DATASYNC = DataSyncKind()
 
 
 def discover_columns(store, subscription_id: Optional[str], streams: list) -> dict:
-    """stream -> its columns (JSON Schema properties), from the writer schemas of the newest
-    export of each folder that has files of it: file headers only. A stream with no such
-    file (no export yet, or one without its files) is left out."""
+    """stream -> its columns (JSON Schema properties), from the writer schema of its newest
+    file in each folder: file headers only. A stream with no file yet is left out."""
     scopes = [
         DataSyncScope(stream, counters={}, under_way=None, start_ms=0, end_ms=None)
         for stream in streams
@@ -380,17 +375,25 @@ def discover_columns(store, subscription_id: Optional[str], streams: list) -> di
     columns: dict = {}
     for folder in find_subscription(store, subscription_id).folders:
         readers = [scope for scope in scopes if scope.reads(folder)]
-        newest = read_manifest(store, folder).newest if readers else None
-        if newest is None:
-            continue
+        exports = read_manifest(store, folder).exports if readers else ()
         for scope in readers:
-            names = scope.file_names(newest)
-            if not names:
+            # The newest export that has files of the stream: a retroactive export has
+            # matched files only, a change export of accounts may have no metadata schema.
+            path = next(
+                (
+                    export.path(names[0])
+                    for export in reversed(exports)
+                    for names in (scope.file_names(export),)
+                    if names
+                ),
+                None,
+            )
+            if path is None:
                 continue
-            header = read_header(store, newest.path(names[0]))
+            schema = json_schema(read_header(store, path).schema, where=store.url_of(path))
             found = columns.setdefault(scope.stream.name, {})
-            for column, schema in json_schema(header.schema)["properties"].items():
-                found.setdefault(column, schema)
+            for column, column_schema in schema["properties"].items():
+                found.setdefault(column, column_schema)
             found.update(added_columns(scope.files))
     return columns
 

@@ -17,7 +17,6 @@ import pytest
 
 from tap_pendo.datasync import (
     DataSyncError,
-    added_columns,
     json_schema,
     open_store,
     read_header,
@@ -26,6 +25,9 @@ from tap_pendo.datasync import (
 )
 from tap_pendo.datasync import avro as avro_module
 from tap_pendo.timefmt import ms_to_rfc3339
+
+# The columns the tap adds to the rows of an application folder (docs/DATA-CONTRACT.md).
+ADDED = {"app_id": {"type": ["integer"]}, "export_counter": {"type": ["integer"]}}
 
 SECRET = "s3cr3t-key-value"
 TS = {"type": "long", "logicalType": "timestamp-millis"}
@@ -135,7 +137,7 @@ def test_an_event_row_has_snake_case_names_dates_as_text_and_values_verbatim(sto
     assert record["guide_id"] is None and record["properties_json"] is None
     assert list(record)[-2:] == ["app_id", "export_counter"]
     assert (record["app_id"], record["export_counter"]) == (-323232, 7)
-    expected = [snake for snake in json_schema(EVENTS, added_columns())["properties"]]
+    expected = [snake for snake in json_schema(EVENTS, ADDED)["properties"]]
     assert list(record) == expected
 
 
@@ -373,7 +375,7 @@ def test_the_json_schema_follows_the_writer_schema():
             ("kind", {"type": "enum", "name": "K", "symbols": ["A"]}),
         ]
     )
-    properties = json_schema(schema, added_columns())["properties"]
+    properties = json_schema(schema, ADDED)["properties"]
     assert properties == {
         "browser_timestamp": {"type": ["string"], "format": "date-time"},
         "maybe_at": {"type": ["null", "string"], "format": "date-time"},
@@ -394,15 +396,14 @@ def test_the_json_schema_follows_the_writer_schema():
         "app_id": {"type": ["integer"]},
         "export_counter": {"type": ["integer"]},
     }
-    assert added_columns(app=False) == {"export_counter": {"type": ["integer"]}}
 
 
 def test_the_bundled_schemas_are_those_of_the_contracts_files():
     events = json.loads((SCHEMAS / "datasync_events.json").read_text())
-    assert events == json_schema(EVENTS, added_columns())
+    assert events == json_schema(EVENTS, ADDED)
     for name in ("page", "feature", "track"):
         matched = json.loads((SCHEMAS / f"datasync_{name}_events.json").read_text())
-        assert matched == json_schema(MATCHED, added_columns())
+        assert matched == json_schema(MATCHED, ADDED)
     for name in ("accounts", "visitors"):
         properties = json.loads((SCHEMAS / f"datasync_{name}.json").read_text())["properties"]
         assert set(properties) == {"id", "export_counter"}

@@ -1,8 +1,8 @@
 """Stream definitions: keys agree with identities, and nothing outside streams.py names a stream."""
 
+import ast
 import dataclasses
 import pathlib
-import re
 
 import pytest
 
@@ -37,14 +37,40 @@ def test_a_window_is_paged_by_period_first_then_its_whole_identity(name):
     assert order[0] == "hour" and set(order) == set(stream.raw_identity("hourRange")) | {"hour"}
 
 
-def test_no_module_but_streams_py_asks_for_a_stream_by_name():
+def _texts_in_code(path: pathlib.Path) -> set:
+    """The string literals of a module's code: not its docstrings (which may give examples)
+    and not the attribute names of `__slots__`."""
+    tree = ast.parse(path.read_text())
+    skipped = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            skipped.add(id(body[0].value))  # a docstring
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__slots__" for t in node.targets
+        ):
+            skipped.update(id(n) for n in ast.walk(node.value))
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in skipped
+    }
+
+
+def _modules_but_streams_py() -> dict:
     package = pathlib.Path(__file__).parents[2] / "tap_pendo"
-    names = "|".join(STREAMS)
-    asked = re.compile(rf"""["']({names})["']""")
-    found = {
-        str(path.relative_to(package)): asked.findall(path.read_text())
+    return {
+        str(path.relative_to(package)): _texts_in_code(path)
         for path in package.rglob("*.py")
         if path.name != "streams.py"
+    }
+
+
+def test_no_module_but_streams_py_asks_for_a_stream_by_name():
+    found = {
+        path: sorted(texts & set(STREAMS)) for path, texts in _modules_but_streams_py().items()
     }
     assert {path: hits for path, hits in found.items() if hits} == {}
 
@@ -60,9 +86,11 @@ def _facts(value) -> set:
             *(
                 _facts(getattr(value, f.name))
                 for f in dataclasses.fields(value)
-                # The kind of aggregation parameters and the reader kind: names that
-                # aggregation.py and readers/ define.
-                if f.name not in ("params", "reader")
+                # Words of the layers below the definitions: the kind of aggregation
+                # parameters (aggregation.py), the reader kind (readers/), and the Data
+                # Sync export layout (datasync/: folder kinds, manifest parts, partition
+                # kinds).
+                if f.name not in ("params", "reader", "folder", "part", "partition_kind")
             )
         )
     return set()
@@ -72,17 +100,10 @@ def test_no_module_but_streams_py_holds_a_stream_fact():
     """Field names, paths, sources, prefixes and patterns of the streams are written in
     streams.py alone (and in the bundled schemas), so that the definitions are the whole
     truth of a stream."""
-    package = pathlib.Path(__file__).parents[2] / "tap_pendo"
     facts = set().union(*(_facts(stream) for stream in STREAMS.values())) - {STREAMS_PERIOD}
     # Words that are also the vocabulary of JSON Schema, Singer, the config or Pendo's
     # request bodies, where other modules must spell them.
     facts -= {"type", "properties", "metadata", "pipeline", "appId", "user_agent"}
-    found = {}
-    for path in package.rglob("*.py"):
-        if path.name == "streams.py":
-            continue
-        text = path.read_text()
-        hits = sorted(f for f in facts if f'"{f}"' in text or f"'{f}'" in text)
-        if hits:
-            found[str(path.relative_to(package))] = hits
-    assert found == {}
+    facts -= {"id", "name", "kind"}  # words too common to be a stream's alone
+    found = {path: sorted(texts & facts) for path, texts in _modules_but_streams_py().items()}
+    assert {path: hits for path, hits in found.items() if hits} == {}
