@@ -14,9 +14,9 @@ import sys
 import singer
 from singer.catalog import Catalog
 
+from . import datasync
 from .about import about, about_markdown
 from .config import Config, load_config, unknown_keys
-from .datasync import open_store
 from .errors import CatalogError, ConfigError, StateError, UserError
 from .pendo.client import PendoClient
 from .readers import ReadContext
@@ -186,10 +186,14 @@ def run(args: argparse.Namespace) -> None:
         else:
             sys.stdout.write("\n".join(plan.describe()) + "\n")
         return
-    api, datasync = required_sources(config, selected)
+    api_streams, datasync_streams = required_sources(config, selected)
     progress.planned(plan.describe())
-    client = PendoClient(config, observe=progress.request) if api else None
-    store = open_store(config.datasync_url, config.datasync_storage_options) if datasync else None
+    client = PendoClient(config, observe=progress.request) if api_streams else None
+    store = (
+        datasync.open_store(config.datasync_url, config.datasync_storage_options)
+        if datasync_streams
+        else None
+    )
     writer = SingerWriter()
     try:
         sync(config, ReadContext(config, client, store), plan, selected, state, writer, progress)
@@ -212,9 +216,9 @@ def _datasync_columns(config: Config):
     """The Data Sync streams' columns from the newest exports; None without datasync_url."""
     if not config.datasync_url:
         return None
-    store = open_store(config.datasync_url, config.datasync_storage_options)
-    datasync = [s for s in STREAMS.values() if s.export_files is not None]
-    return discover_columns(store, config.datasync_subscription, datasync)
+    store = datasync.open_store(config.datasync_url, config.datasync_storage_options)
+    streams = [s for s in STREAMS.values() if s.export_files is not None]
+    return discover_columns(store, config.datasync_subscription, streams)
 
 
 def main(argv=None) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Optional
 
-from .datasync.manifests import ACCOUNT, ALL_EVENTS, APPLICATION, VISITOR
+from .datasync.layout import ACCOUNT, ALL_EVENTS, APPLICATION, VISITOR
 from .errors import PendoError
 from .pendo.aggregation import APPS, IDENTIFIED
 

@@ -28,32 +28,38 @@ Imports: fsspec, fastavro, ijson, and of tap_pendo only errors, timefmt and
 transform.names.
 """
 
+import importlib
+
 from ..errors import DataSyncError
-from .avro import (
-    Header,
-    json_schema,
-    read_header,
-    rows,
-    writer_schema,
-)
-from .manifests import (
-    ACCOUNT,
-    ALL_EVENTS,
-    APPLICATION,
-    MATCHED_KINDS,
-    VISITOR,
-    Export,
-    Folder,
-    Manifest,
-    MatchedEvents,
-    Partition,
-    Period,
-    Subscription,
-    describe_counters,
-    find_subscription,
-    read_manifest,
-)
-from .store import Store, open_store
+from .layout import ACCOUNT, ALL_EVENTS, APPLICATION, MATCHED_KINDS, VISITOR
+
+# What each submodule gives. They are imported when first asked for (PEP 562): fsspec and
+# fastavro cost a run of the API streams a tenth of a second of start-up for nothing.
+_FROM = {
+    "avro": ("Header", "json_schema", "read_header", "rows", "writer_schema"),
+    "manifests": (
+        "Export",
+        "Folder",
+        "Manifest",
+        "MatchedEvents",
+        "Partition",
+        "Period",
+        "Subscription",
+        "describe_counters",
+        "find_subscription",
+        "read_manifest",
+    ),
+    "store": ("Store", "open_store"),
+}
+_MODULE_OF = {name: module for module, names in _FROM.items() for name in names}
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "ACCOUNT",
@@ -62,21 +68,5 @@ __all__ = [
     "MATCHED_KINDS",
     "VISITOR",
     "DataSyncError",
-    "Export",
-    "Folder",
-    "Header",
-    "Manifest",
-    "MatchedEvents",
-    "Partition",
-    "Period",
-    "Store",
-    "Subscription",
-    "describe_counters",
-    "find_subscription",
-    "json_schema",
-    "open_store",
-    "read_header",
-    "read_manifest",
-    "rows",
-    "writer_schema",
+    *_MODULE_OF,
 ]

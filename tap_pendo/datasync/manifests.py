@@ -30,18 +30,12 @@ import ijson
 
 from ..errors import DataSyncError
 from ..timefmt import DAY_MS, date_text, parse_datetime_ms
+from .layout import ACCOUNT, ALL_EVENTS, APPLICATION, MATCHED_KINDS, VISITOR
 from .store import HEAD_BLOCK_BYTES, Store
 
 MANIFEST = "exportmanifest.json"
-APPLICATION = "application"
-ACCOUNT = "account"
-VISITOR = "visitor"
 # The key of an account or visitor export's record files: the folder's name, plural.
 RECORD_FILES_KEY = {ACCOUNT: f"{ACCOUNT}s", VISITOR: f"{VISITOR}s"}
-# The kind of a period's allEvents partition (datasync_periods' `kind`).
-ALL_EVENTS = "allEvents"
-# The kinds of matched events, the part of a `matchedEvents` id before the `/`.
-MATCHED_KINDS = ("Page", "Feature", "TrackType")
 APP_FOLDER = re.compile(r"^-?[0-9]+$")
 _KINDS = {kind: kind for kind in MATCHED_KINDS}
 # A manifest is read in requests of this size: most fit in one.

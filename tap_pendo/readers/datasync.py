@@ -23,15 +23,8 @@ from typing import Optional
 
 import singer
 
+from .. import datasync  # its functions are looked up when used: see datasync/__init__
 from ..config import Config
-from ..datasync import (
-    describe_counters,
-    find_subscription,
-    json_schema,
-    read_header,
-    read_manifest,
-    rows,
-)
 from ..errors import StateError
 from ..pendo.paging import PageEnd
 from ..streams import PARTITIONS, PERIODS, StreamDef
@@ -165,7 +158,7 @@ class ExportFile:
 
     def read(self, ctx: ReadContext) -> Iterator:
         """The rows of the file, as records of the selected columns; then its end."""
-        yield from rows(ctx.exports, self.path, self.extra, keep=ctx.columns[self.stream])
+        yield from datasync.rows(ctx.exports, self.path, self.extra, keep=ctx.columns[self.stream])
         yield UnitEnd()
 
 
@@ -217,7 +210,7 @@ class ExportsListing:
 def read_listing(ctx: ReadContext, unit: ExportsListing) -> Iterator:
     """Each folder's exports after the bookmarks: partitions as rows, files as spawns."""
     store = ctx.exports
-    subscription = find_subscription(store, unit.subscription_id)
+    subscription = datasync.find_subscription(store, unit.subscription_id)
     if subscription.ignored:
         LOGGER.info(
             "datasync: folders that are not Pendo's left out: %s", ", ".join(subscription.ignored)
@@ -227,7 +220,7 @@ def read_listing(ctx: ReadContext, unit: ExportsListing) -> Iterator:
         readers = [c for c in unit.consumers if c.reads(folder)]
         if not readers:
             continue
-        manifest = read_manifest(store, folder)
+        manifest = datasync.read_manifest(store, folder)
         bookmarks = [c.after(folder) for c in readers]
         oldest = None if None in bookmarks else min(bookmarks)
         lost = manifest.lost(oldest)
@@ -235,7 +228,7 @@ def read_listing(ctx: ReadContext, unit: ExportsListing) -> Iterator:
             LOGGER.warning(
                 "datasync: exports %s of %s dropped out of its manifest before they were "
                 "read (Pendo keeps 30 days of exports): their rows cannot be read any more",
-                describe_counters(lost),
+                datasync.describe_counters(lost),
                 store.url_of(folder.path),
             )
         for export in manifest.after(oldest):
@@ -373,9 +366,9 @@ def discover_columns(store, subscription_id: Optional[str], streams: list) -> di
         for stream in streams
     ]
     columns: dict = {}
-    for folder in find_subscription(store, subscription_id).folders:
+    for folder in datasync.find_subscription(store, subscription_id).folders:
         readers = [scope for scope in scopes if scope.reads(folder)]
-        exports = read_manifest(store, folder).exports if readers else ()
+        exports = datasync.read_manifest(store, folder).exports if readers else ()
         for scope in readers:
             # The newest export that has files of the stream: a retroactive export has
             # matched files only, a change export of accounts may have no metadata schema.
@@ -390,7 +383,9 @@ def discover_columns(store, subscription_id: Optional[str], streams: list) -> di
             )
             if path is None:
                 continue
-            schema = json_schema(read_header(store, path).schema, where=store.url_of(path))
+            schema = datasync.json_schema(
+                datasync.read_header(store, path).schema, where=store.url_of(path)
+            )
             found = columns.setdefault(scope.stream.name, {})
             for column, column_schema in schema["properties"].items():
                 found.setdefault(column, column_schema)
