@@ -20,7 +20,7 @@ PERIOD = "<period>"
 PERIOD_FIELDS = {"dayRange": "day", "hourRange": "hour"}
 
 # How a stream is read.
-LISTING = "listing"  # a keyset walk over an entity source of the aggregation API
+LISTING = "listing"  # a keyset pagination over an entity source of the aggregation API
 WINDOWS = "windows"  # an aggregation with a timeSeries, one window of periods per unit
 DOCUMENT = "document"  # one GET answer: a JSON object or a list
 HISTORY = "history"  # GET /visitor/{id}/history, one visitor-day per unit
@@ -40,7 +40,7 @@ def other_period_field(period: str) -> str:
 
 @dataclass(frozen=True)
 class Listing:
-    """An entity source of the aggregation API, read as one keyset walk.
+    """An entity source of the aggregation API, read as one keyset pagination.
 
     Several streams can ride on one listing (guides, guide_steps and polls;
     visitors and visitor_history): the source is then read once for all.

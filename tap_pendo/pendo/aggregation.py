@@ -129,7 +129,7 @@ def unset_or_since(field: str, ms: int) -> str:
 def keyset_page(
     source: dict, where: Optional[str], order: Sequence[str], position, limit: int
 ) -> list:
-    """One page of a keyset walk: filter, sort on a total order, limit."""
+    """One page of keyset pagination: filter, sort on a total order, limit."""
     filters = all_of(where, after(order, position) if position is not None else None)
     pipeline = [source]
     if filters:

@@ -1,7 +1,7 @@
 """Keyset paging over an aggregation: sort on a total order, filter past the last row
 seen, limit. The pager alone owns paging and the resumption of a page that was cut
 off: it tries again after the last good row, so no row is read twice and none is
-skipped. It yields rows and a PageEnd after each page, and returns a WalkEnd.
+skipped. It yields rows and a PageEnd after each page, and returns a PagingEnd.
 """
 
 from collections.abc import Generator, Sequence
@@ -22,8 +22,8 @@ class PageEnd:
 
 
 @dataclass(frozen=True)
-class WalkEnd:
-    """The walk is over: its last position, and Pendo's `startTime` of its first answer."""
+class PagingEnd:
+    """The pages are over: its last position, and Pendo's `startTime` of its first answer."""
 
     position: Optional[list]
     start_time: Optional[int]
@@ -55,7 +55,7 @@ def keyset_rows(
     limit: int,
     position: Optional[list] = None,
     detail: str = "",
-) -> Generator[Union[dict, PageEnd], None, WalkEnd]:
+) -> Generator[Union[dict, PageEnd], None, PagingEnd]:
     """Rows of `source` matching `where`, in `order`, after `position`, page by page."""
     failures = 0
     source_name = next(k for k in source["source"] if k != "timeSeries")
@@ -97,5 +97,5 @@ def keyset_rows(
             position = position_of(row, order)
         yield PageEnd(position, count)
         if count < limit:
-            return WalkEnd(position, start_time)
+            return PagingEnd(position, start_time)
         page += 1

@@ -53,7 +53,7 @@ class Unit(Protocol):
         StreamRows); each is written in that stream's order of units."""
 
     @property
-    def informs(self) -> tuple:
+    def checkpointed_streams(self) -> tuple:
         """The streams whose checkpoints follow the unit (its `streams`, and streams that
         only learn from it, such as visitor_history from the visitors listing)."""
 
@@ -227,7 +227,7 @@ class OfOneStream:
         return (self.stream,)
 
     @property
-    def informs(self) -> tuple:
+    def checkpointed_streams(self) -> tuple:
         return self.streams
 
 

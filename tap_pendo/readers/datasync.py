@@ -143,7 +143,7 @@ class ExportFile:
         return (self.stream,)
 
     @property
-    def informs(self) -> tuple:
+    def checkpointed_streams(self) -> tuple:
         return self.streams
 
     def position_of(self, row: dict) -> None:
@@ -190,7 +190,7 @@ class ExportsListing:
         return (self._periods.stream.name,) if self._periods else ()
 
     @property
-    def informs(self) -> tuple:
+    def checkpointed_streams(self) -> tuple:
         return tuple(c.stream.name for c in self.consumers)
 
     def position_of(self, row: dict) -> None:

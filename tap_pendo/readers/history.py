@@ -2,7 +2,7 @@
 which the visitor can have activity.
 
 The visitors whose activity overlaps the sync come from the `visitors` listing (the
-same walk that the `visitors` stream reads, when both are selected): for each, the
+same pagination that the `visitors` stream reads, when both are selected): for each, the
 listing hands the executor a group of HistoryDay units, which run like any other.
 """
 
@@ -141,7 +141,7 @@ class HistoryScope:
     def progress(self, position: Optional[list], partial: Optional[list] = None) -> dict:
         """The bookmark while the run is under way: after the visitor at `position`, and
         `partial`: the visitor under way and the last of its days written."""
-        entry = {**self._kept(), "run_started": ms_to_rfc3339(self.run_started_ms)}
+        entry = {**self._unchanged(), "run_started": ms_to_rfc3339(self.run_started_ms)}
         if position is not None:
             entry["after"] = position
         if partial is not None:
@@ -152,7 +152,7 @@ class HistoryScope:
         """Signposted to the start of the run: activity during it is read next time."""
         return {self.stream.replication_key: ms_to_rfc3339(self.run_started_ms)}
 
-    def _kept(self) -> dict:
+    def _unchanged(self) -> dict:
         if self.bookmark_ms is None:
             return {}
         return {self.stream.replication_key: ms_to_rfc3339(self.bookmark_ms)}
@@ -295,7 +295,7 @@ class HistoryKind:
     def plan_entry(self, scope: HistoryScope, units: tuple) -> PlanEntry:
         (unit,) = units
         name = scope.stream.name
-        shared = [stream for stream in unit.informs if stream != name]
+        shared = [stream for stream in unit.checkpointed_streams if stream != name]
         listing = unit.describe() + (f", shared with {', '.join(shared)}" if shared else "")
         return PlanEntry(
             text=f"{scope.describe()}; visitors from the {listing}",

@@ -34,6 +34,6 @@ class Spawn:
 @dataclass(frozen=True)
 class UnitEnd:
     """A reader's last item: what its unit's checkpoint needs to know of how it ended (a
-    walk's end position, a document's newest item)."""
+    last position of its pages, a document's newest item)."""
 
     result: Any = None

@@ -1,5 +1,5 @@
 """Entity streams (accounts, visitors, features, pages, guides, track types, and the guide
-steps and polls inside guides): one keyset walk of their source, a listing, which every
+steps and polls inside guides): one keyset pagination of their source, a listing, which every
 stream riding on that source reads once (visitor_history lists its visitors there too)."""
 
 from collections.abc import Iterator
@@ -8,7 +8,7 @@ from typing import Optional
 
 from ..config import Config
 from ..pendo import aggregation as agg
-from ..pendo.paging import WalkEnd, keyset_rows, position_of
+from ..pendo.paging import PagingEnd, keyset_rows, position_of
 from ..streams import Listing, StreamDef
 from ..timefmt import ms_to_rfc3339
 from ..transform import optional_ms
@@ -89,14 +89,16 @@ class EntityScope(SinceBookmark):
                 yield StreamRow(self.stream.name, own, position)
 
     def progress(self, position: Optional[list]) -> dict:
-        """The bookmark while the walk is under way: unchanged, plus where it is (never
-        before where this stream had already been, when a shared walk started earlier)."""
+        """The bookmark while the pages are read: unchanged, plus where it is (never
+        before where this stream had already been, when a shared listing started earlier)."""
         if position is None or not passed(position, self.position):
             position = self.position
-        return {**self._kept(), "after": position} if position is not None else self._kept()
+        return (
+            {**self._unchanged(), "after": position} if position is not None else self._unchanged()
+        )
 
     def finished(self, position: Optional[list]) -> dict:
-        """The bookmark once the walk is over, `position` being its last row."""
+        """The bookmark once the pages are over, `position` being its last row."""
         # Rows are sorted by date, so the last position holds the newest one.
         newest_ms = optional_ms(position[0]) if position else None
         if (
@@ -104,13 +106,15 @@ class EntityScope(SinceBookmark):
             or not passed(position, self.newest)
             or (self.bookmark_ms is not None and newest_ms < self.bookmark_ms)
         ):
-            return self._kept()  # no dated row past the bookmark (a walk shared with history)
+            return (
+                self._unchanged()
+            )  # no dated row past the bookmark (a listing shared with history)
         if newest_ms > self.sync_start_ms:
             # Never past the start of the sync: rows changed while it ran come again.
             return {self.key: ms_to_rfc3339(self.sync_start_ms)}
         return {self.key: ms_to_rfc3339(newest_ms), "newest": position}
 
-    def _kept(self) -> dict:
+    def _unchanged(self) -> dict:
         if self.bookmark_ms is None:
             return {}
         kept = {self.key: ms_to_rfc3339(self.bookmark_ms)}
@@ -119,7 +123,7 @@ class EntityScope(SinceBookmark):
 
 @dataclass(frozen=True, eq=False)
 class ListingUnit:
-    """One keyset walk of a source, for every stream that rides on it (its consumers:
+    """One keyset pagination of a source, for every stream that rides on it (its consumers:
     EntityScopes, or a HistoryScope that lists visitors)."""
 
     listing: Listing
@@ -144,17 +148,17 @@ class ListingUnit:
         return tuple(c.stream.name for c in self.consumers if c.takes_rows)
 
     @property
-    def informs(self) -> tuple:
+    def checkpointed_streams(self) -> tuple:
         """The streams whose checkpoints follow this unit: its consumers."""
         return tuple(c.stream.name for c in self.consumers)
 
     def position_of(self, row: dict) -> list:
-        """Where a row of this walk lies, in the listing's order."""
+        """Where a row of this listing lies, in the listing's order."""
         return position_of(row, self.listing.order)
 
     @property
     def start(self) -> Optional[list]:
-        """Where the walk starts: before the earliest consumer's resume position."""
+        """Where the pages start: before the earliest consumer's resume position."""
         positions = [c.position for c in self.consumers]
         return None if None in positions else min(positions, key=sort_key)
 
@@ -180,7 +184,7 @@ class ListingUnit:
         return {
             "kind": LISTING.name,
             "source": self.listing.source,
-            "streams": list(self.informs),
+            "streams": list(self.checkpointed_streams),
             "after": self.start,
             "page_rows": self.record_limit,
         }
@@ -201,7 +205,7 @@ class ListingCheckpoint:
         if position is not None:
             self.entry = self.scope.progress(position)
 
-    def done(self, unit, end: WalkEnd) -> None:
+    def done(self, unit, end: PagingEnd) -> None:
         self.entry = self.scope.finished(end.position)
         self.finished = True
 
@@ -210,9 +214,9 @@ class ListingCheckpoint:
 
 
 def read_listing(ctx: ReadContext, unit: ListingUnit) -> Iterator:
-    """The listing's rows, for each consumer; last, the walk's end."""
+    """The listing's rows, for each consumer; last, the end of its pages."""
     source = agg.source_step(unit.listing.source, unit.params)
-    walk = keyset_rows(
+    pages = keyset_rows(
         ctx.client,
         unit.stream,
         source,
@@ -223,15 +227,15 @@ def read_listing(ctx: ReadContext, unit: ListingUnit) -> Iterator:
         "listing" if len(unit.consumers) > 1 else "",
     )
     if unit.plain:
-        end = yield from walk
+        end = yield from pages
         yield UnitEnd(end)
         return
     order = unit.listing.order
     while True:
         try:
-            item = next(walk)
+            item = next(pages)
         except StopIteration as stop:
-            end: WalkEnd = stop.value
+            end: PagingEnd = stop.value
             yield UnitEnd(end)
             return
         if type(item) is not dict:
@@ -243,14 +247,14 @@ def read_listing(ctx: ReadContext, unit: ListingUnit) -> Iterator:
 
 
 def listing_unit(config: Config, scopes: tuple) -> ListingUnit:
-    """The one walk of a listing for the scopes that ride on it, in run order."""
+    """The one pagination of a listing for the scopes that ride on it, in run order."""
     listing = scopes[0].stream.listing
     params = agg.source_params(listing.params, config.app_ids, config.include_anonymous_visitors)
     return ListingUnit(listing, scopes, params, config.record_limit)
 
 
 class ListingKind:
-    """Entity streams: a keyset walk of an aggregation source, shared by the streams that
+    """Entity streams: a keyset pagination of an aggregation source, shared by the streams that
     ride on it."""
 
     name = "listing"
@@ -284,7 +288,7 @@ class ListingKind:
     def plan_entry(self, scope: EntityScope, units: tuple) -> PlanEntry:
         (unit,) = units
         name = scope.stream.name
-        shared = [stream for stream in unit.informs if stream != name]
+        shared = [stream for stream in unit.checkpointed_streams if stream != name]
         text = unit.describe() + (f", shared with {', '.join(shared)}" if shared else "")
         # With `newest`, the rows past that position (the date's ties already written are
         # not read again); rows without a date come every run.

@@ -23,7 +23,7 @@ from typing import Optional
 from ..config import Config
 from ..errors import StateError
 from ..pendo import aggregation as agg
-from ..pendo.paging import WalkEnd, keyset_rows, position_of
+from ..pendo.paging import PagingEnd, keyset_rows, position_of
 from ..streams import StreamDef, other_period_field, period_field
 from ..timefmt import DAY_MS, HOUR_MS, ms_to_rfc3339, parse_datetime_ms
 from ..transform import optional_ms
@@ -109,7 +109,7 @@ class WindowScope:
             )
         return (Window(self, 0, self.lower_ms),)
 
-    def following(self, window: "Window", end: WalkEnd) -> tuple:
+    def following(self, window: "Window", end: PagingEnd) -> tuple:
         """The day windows that follow `window`, now that its answer is in."""
         if window.last_ms is not None or window.at_noon or window.final:
             return ()
@@ -130,7 +130,7 @@ class WindowScope:
             return (Window(self, window.index + 1, self.upper_ms - 1, final=True),)
         return ()
 
-    def day_start(self, window: "Window", end: WalkEnd) -> Optional[int]:
+    def day_start(self, window: "Window", end: PagingEnd) -> Optional[int]:
         """Where the day of `window` starts, from its rows or Pendo's startTime."""
         if end.position:
             start = optional_ms(end.position[0])
@@ -141,7 +141,7 @@ class WindowScope:
             return start
         return None
 
-    def newest(self, end: WalkEnd) -> Optional[int]:
+    def newest(self, end: PagingEnd) -> Optional[int]:
         """The newest replication value of a window: its last row's."""
         if not end.position:
             return None
@@ -211,7 +211,7 @@ class Window(OfOneStream):
 
 def read_window(ctx: ReadContext, window: Window) -> Iterator:
     """A window's rows; then the windows that follow it, if its answer decides them; last,
-    the walk's end."""
+    the end of its pages."""
     scope = window.scope
     source = agg.source_step(scope.stream.source, scope.params, window.time_series())
     end = yield from keyset_rows(
@@ -254,7 +254,7 @@ class WindowCheckpoint:
             self._written = position
             self.entry = self._entry()
 
-    def done(self, window: "Window", end: WalkEnd) -> None:
+    def done(self, window: "Window", end: PagingEnd) -> None:
         assert window is self._windows[0], "windows end in order"
         self._windows.popleft()
         self._written = None

@@ -167,9 +167,9 @@ class Executor:
             self._failure = item.error
             return False
         self._unit_ended |= item.unit.state_at_end
-        if not item.unit.streams:  # a listing read only for the streams it informs
+        if not item.unit.streams:  # a listing read only for the streams it checkpointed_streams
             self._work.written()
-        for stream in item.unit.informs:
+        for stream in item.unit.checkpointed_streams:
             if stream in item.unit.streams:
                 for ready in self._order[stream].accept(item.unit, item, ends=True):
                     self._act(stream, ready)
@@ -230,7 +230,7 @@ class Executor:
         convert, dumps = transform.convert, orjson.dumps
         # A unit without positions (a history day, a document) hands its rows over whole.
         batch_rows = BATCH_ROWS if unit.position_of is not None else float("inf")
-        hand = _HandOver(self._out, unit, self._output.record_prefix, self._stopping)
+        batches = _Batcher(self._out, unit, self._output.record_prefix, self._stopping)
         records: list = []  # JSON of each record; framed as RECORD lines per batch
         append = records.append
         result = item = None
@@ -239,16 +239,16 @@ class Executor:
                 if type(item) is dict:
                     append(dumps(convert(item)))
                     if len(records) >= batch_rows:
-                        hand.over(stream, records, item)
+                        batches.over(stream, records, item)
                         records.clear()
                     continue
                 if records:
-                    hand.over(stream, records, None)  # the position comes with the PageEnd
+                    batches.over(stream, records, None)  # the position comes with the PageEnd
                     records.clear()
                 if type(item) is StreamRow:
-                    hand.other(item, self._transforms)
+                    batches.other(item, self._transforms)
                 elif type(item) is PageEnd:
-                    hand.page_end(item.position)
+                    batches.page_end(item.position)
                 elif type(item) is Spawn:
                     self._spawn(item)
                 elif type(item) is UnitEnd:
@@ -258,8 +258,8 @@ class Executor:
         except Unconvertible:
             transform.explain(item)
         if records:
-            hand.over(stream, records, None)
-        hand.flush()
+            batches.over(stream, records, None)
+        batches.flush()
         return result
 
     def _spawn(self, spawn: Spawn) -> None:
@@ -274,8 +274,8 @@ class Executor:
         self._work.put(spawn.units, spawn.throttled)
 
 
-class _HandOver:
-    """One unit's hand-over to the executor's thread: batches of RECORD lines per stream,
+class _Batcher:
+    """One unit's batches for the executor's thread: RECORD lines per stream,
     each claiming a slot of the unit (a worker waits while its unit has no free slot),
     framed with the RECORD prefix of the page being read (its time_extracted)."""
 

@@ -30,7 +30,7 @@ class Plan:
 
     def units_informing(self, stream: str) -> tuple:
         """The planned units that `stream`'s checkpoint follows."""
-        return tuple(unit for unit in self.units if stream in unit.informs)
+        return tuple(unit for unit in self.units if stream in unit.checkpointed_streams)
 
     def entries(self) -> list:
         """(scope, PlanEntry) per stream, in run order."""

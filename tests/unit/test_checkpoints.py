@@ -2,7 +2,7 @@
 STATE claims exactly what is written (the finished units, and the front one up to its last
 row)."""
 
-from tap_pendo.pendo.paging import WalkEnd
+from tap_pendo.pendo.paging import PagingEnd
 from tap_pendo.readers.history import HistoryCheckpoint, HistoryDay, HistoryScope
 from tap_pendo.readers.items import Spawn
 from tap_pendo.readers.listing import ListingUnit
@@ -33,13 +33,13 @@ def test_a_window_checkpoint_claims_the_front_window_up_to_its_last_written_row(
     assert checkpoint.entry == {"window_start": "2026-11-01T12:00:00.000000Z"}
     checkpoint.written(first, [first.first_ms, "v1"])
     assert checkpoint.entry["after"] == [first.first_ms, "v1"]
-    checkpoint.done(first, WalkEnd([first.first_ms + 7_200_000, "v9"], None))
+    checkpoint.done(first, PagingEnd([first.first_ms + 7_200_000, "v9"], None))
     assert checkpoint.entry == {
         "hour": "2026-11-01T14:00:00.000000Z",
         "window_start": "2026-11-02T12:00:00.000000Z",
     }
     for window in (second, *rest):
-        checkpoint.done(window, WalkEnd(None, None))
+        checkpoint.done(window, PagingEnd(None, None))
     assert checkpoint.finished and checkpoint.entry == {"hour": "2026-11-01T14:00:00.000000Z"}
 
 

@@ -9,7 +9,7 @@ from tap_pendo.config import load_config
 from tap_pendo.errors import PendoError
 from tap_pendo.pendo import client as client_module
 from tap_pendo.pendo.client import PendoClient
-from tap_pendo.pendo.paging import PageEnd, WalkEnd, keyset_rows
+from tap_pendo.pendo.paging import PageEnd, PagingEnd, keyset_rows
 
 URL = "http://pendo.test"
 AGG = URL + "/api/v1/aggregation"
@@ -267,7 +267,7 @@ def test_the_pager_returns_its_end_position_and_pendos_start_time(sleeps, clock)
             except StopIteration as stop:
                 end = stop.value
                 break
-    assert end == WalkEnd(position=["b"], start_time=1700000000000)
+    assert end == PagingEnd(position=["b"], start_time=1700000000000)
     assert items[-1] == PageEnd(position=["b"], rows=2)
 
 

@@ -38,7 +38,7 @@ class FakeUnit:
         return (self.stream,)
 
     @property
-    def informs(self) -> tuple:
+    def checkpointed_streams(self) -> tuple:
         return (self.stream,)
 
     def position_of(self, row: dict) -> list:
@@ -173,7 +173,7 @@ class FakePlan:
         return tuple(u for u in self.units if stream in u.streams)
 
     def units_informing(self, stream):
-        return tuple(u for u in self.units if stream in u.informs)
+        return tuple(u for u in self.units if stream in u.checkpointed_streams)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tap_pendo.pendo.paging import WalkEnd
+from tap_pendo.pendo.paging import PagingEnd
 from tap_pendo.readers.windows import WindowScope
 from tap_pendo.streams import STREAMS
 
@@ -54,7 +54,7 @@ def walk(window_scope: WindowScope, tz: str, empty=lambda start: False, start_ti
         start = day_start(window.first_ms, tz)
         assert window.time_series() == {"period": "dayRange", "first": window.first_ms, "count": 1}
         days.append(start)
-        end = WalkEnd(
+        end = PagingEnd(
             position=None if empty(start) else [start, "visitor"],
             start_time=start if start_time else None,
         )
@@ -120,8 +120,8 @@ def test_a_start_time_that_is_not_this_days_start_is_not_believed():
     window_scope = scope(*RANGES[0])
     (window,) = window_scope.first_windows()
     now = window.first_ms + 3 * DAY_MS  # e.g. the time of the answer, not a period start
-    assert window_scope.day_start(window, WalkEnd(None, now)) is None
-    assert window_scope.day_start(window, WalkEnd(None, window.first_ms - HOUR_MS)) == (
+    assert window_scope.day_start(window, PagingEnd(None, now)) is None
+    assert window_scope.day_start(window, PagingEnd(None, window.first_ms - HOUR_MS)) == (
         window.first_ms - HOUR_MS
     )
 
@@ -155,7 +155,7 @@ def test_a_resumed_window_goes_on_after_its_position_and_later_ones_from_their_s
     (first,) = window_scope.first_windows()
     assert first.position == [1, "v"]
     start = day_start(first.first_ms, "UTC")
-    following = window_scope.following(first, WalkEnd([start, "v"], start))
+    following = window_scope.following(first, PagingEnd([start, "v"], start))
     assert following and all(w.position is None for w in following)
     utc_noon = datetime.fromtimestamp(following[0].first_ms / 1000, timezone.utc)
     assert utc_noon - datetime.fromtimestamp(start / 1000, timezone.utc) == timedelta(hours=36)
