@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ecosystem.common import quote_ident
+from tests.support.targets import quote_ident
 
 
 def _postgres_bin() -> Path:

@@ -19,6 +19,9 @@ SQL shows what a user sees in the database:
   (less the re-read of late data), as many as the tap wrote distinct keys;
 - the README's worked example (NPS from poll_events joined to polls) runs on the
   loaded tables and gives the scores computed from the tap's records.
+
+Pinned clock (tests/support/moments.py): YEAR_END_NEW_YORK, 31 December 2026 at 22:00
+in New York; the second load comes 26 hours later, in 2027 there too.
 """
 
 from __future__ import annotations
@@ -29,21 +32,12 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tap_pendo.timefmt import DAY_MS, HOUR_MS, parse_datetime_ms
-from tests.ecosystem.common import (
-    ALL_STREAMS,
-    SCALE,
-    base_config,
-    discover,
-    normalize,
-    quote_ident,
-    select,
-    tap_to_target,
-    tool,
-    truth,
-)
-from tests.fake_pendo import FakePendo
-from tests.integration.harness import EVENTS, by_key
+from tests.support import moments
+from tests.support.fakes import base_config, pinned_fake
+from tests.support.moments import DAY_MS, HOUR_MS, ms
+from tests.support.records import ALL_STREAMS, EVENTS, by_key
+from tests.support.tap import select
+from tests.support.targets import normalize, quote_ident, tap_to_target, tool
 
 SCHEMA = "pendo"
 TARGET_SETTINGS = {
@@ -171,7 +165,7 @@ def check_load(postgres, fake, config, streams, schemas, runs) -> dict:
 
 def check_truth(postgres, fake, config, stream, schema, key, count, loads) -> None:
     """The table against the fake's ground truth at its current clock, by the tap's key."""
-    expected = truth(fake, stream, config)
+    expected = fake.truth(stream, start_ms=ms(config["start_date"]))
     if not key:
         columns = sorted(expected[0])
         rows = postgres.rows(f"SELECT {', '.join(map(quote_ident, columns))} FROM {table(stream)}")
@@ -222,7 +216,7 @@ def check_incremental(postgres, streams, schemas, catalog, first, second) -> dic
         if stream in EVENTS or stream == "visitor_history":
             reach = DAY_MS + (25 * HOUR_MS if replication_key == "browser_time" else 0)
         column = "ts" if stream == "visitor_history" else replication_key
-        low = datetime.fromtimestamp((parse_datetime_ms(bookmark) - reach) / 1000, timezone.utc)
+        low = datetime.fromtimestamp((ms(bookmark) - reach) / 1000, timezone.utc)
         older = postgres.value(
             f"SELECT count(*) FROM {table(stream)} WHERE {where}"
             f" AND {quote_ident(column)} < {sql_timestamp(low.isoformat())}"
@@ -279,16 +273,17 @@ def check_nps_example(postgres, runs, schemas) -> list:
     return got
 
 
-def test_full_then_incremental_load_of_every_stream(postgres, tmp_path):
+def test_full_then_incremental_load_of_every_stream(postgres, catalogs, tmp_path):
     target = [tool("target-postgres", "target-postgres")]
     target_config = postgres.target_config(SCHEMA, **TARGET_SETTINGS)
-    with FakePendo(seed=31, scale=SCALE) as fake:
+    with pinned_fake(moments.YEAR_END_NEW_YORK, seed=31, scale=0.3) as fake:
         config = base_config(fake, lookback_window=1)
-        discovered = discover(fake, tmp_path / "discover", config)
-        streams = [s["tap_stream_id"] for s in discovered["streams"]]
-        catalog = select(discovered, streams)
+        streams = [s["tap_stream_id"] for s in catalogs()["streams"]]
+        catalog = select(catalogs(), streams)
 
-        first, out = tap_to_target(fake, tmp_path / "1", config, catalog, target, target_config)
+        first, out = tap_to_target(
+            tmp_path / "1", config, catalog, target, target_config, now_ms=fake.dataset.now_ms
+        )
         assert set(first.records) == set(streams)
         # The target echoes the last state once the rows before it are committed.
         assert json.loads(out.strip().splitlines()[-1]) == first.state
@@ -297,7 +292,13 @@ def test_full_then_incremental_load_of_every_stream(postgres, tmp_path):
 
         fake.advance(26)  # the tap's clock moves along with it (libfaketime)
         second, out = tap_to_target(
-            fake, tmp_path / "2", config, catalog, target, target_config, state=first.state
+            tmp_path / "2",
+            config,
+            catalog,
+            target,
+            target_config,
+            now_ms=fake.dataset.now_ms,
+            state=first.state,
         )
         assert json.loads(out.strip().splitlines()[-1]) == second.state != first.state
         assert {s: m["key_properties"] for s, m in second.schemas.items()} == {

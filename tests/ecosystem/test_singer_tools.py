@@ -1,4 +1,8 @@
-"""A full sync of all 15 streams through singer-check-tap and into target-jsonl."""
+"""A full sync of every stream through singer-check-tap and into target-jsonl.
+
+Pinned clock (tests/support/moments.py): MONTH_END_KOLKATA, 1 June 2026 in a Kolkata
+subscription: the sync's windows hold a local day that began in May in UTC.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,28 @@ from collections import Counter
 
 import pytest
 
-from tests.ecosystem.common import (
-    ALL_STREAMS,
-    SCALE,
-    full_sync,
-    key_columns,
-    pipe,
-    project,
-    schema_of,
-    tool,
-    truth,
-    write_output,
-)
-from tests.fake_pendo import FakePendo
+from tests.support import moments
+from tests.support.fakes import base_config, pinned_fake
+from tests.support.moments import ms
+from tests.support.records import ALL_STREAMS, primary_key
+from tests.support.tap import select, sync
+from tests.support.targets import pipe, project, tool
 
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory):
+def synced(catalogs, tmp_path_factory):
     """One full sync of every stream: (fake, config, catalog, run, output file)."""
     tmp = tmp_path_factory.mktemp("full")
-    with FakePendo(seed=21, scale=SCALE) as fake:
-        config, catalog, run = full_sync(fake, tmp)
-        yield fake, config, catalog, run, write_output(run, tmp / "tap_output.jsonl")
+    with pinned_fake(
+        moments.MONTH_END_KOLKATA, seed=21, scale=0.3, days=10, tz="Asia/Kolkata"
+    ) as fake:
+        config = base_config(fake)
+        catalog = select(catalogs(), ALL_STREAMS)
+        run = sync(fake, tmp / "sync", config, catalog)
+        assert set(run.records) == set(ALL_STREAMS), "every stream has rows"
+        output = tmp / "tap_output.jsonl"
+        output.write_text(run.stdout)
+        yield fake, config, catalog, run, output
 
 
 def test_singer_check_tap_accepts_a_full_sync_of_every_stream(synced, tmp_path):
@@ -47,7 +51,7 @@ def test_singer_check_tap_accepts_a_full_sync_of_every_stream(synced, tmp_path):
 
 def test_singer_check_tap_rejects_a_record_that_breaks_its_schema(synced, tmp_path):
     """The check is real: one record with a wrong type fails it."""
-    _, _, _, run, output = synced
+    _, _, _, _, output = synced
     lines = output.read_text().splitlines()
     for i, line in enumerate(lines):
         message = json.loads(line)
@@ -75,20 +79,20 @@ def test_target_jsonl_files_hold_one_line_per_truth_row(synced, tmp_path):
     assert sorted(p.name for p in destination.iterdir()) == sorted(
         f"{s}.jsonl" for s in ALL_STREAMS
     )
+    schemas = {entry["tap_stream_id"]: entry["schema"] for entry in catalog["streams"]}
     for stream in ALL_STREAMS:
         lines = (destination / f"{stream}.jsonl").read_text().splitlines()
         written = [json.loads(line) for line in lines]
-        expected = truth(fake, stream, config)
+        expected = fake.truth(stream, start_ms=ms(config["start_date"]))
         assert len(written) == len(expected) > 0, stream
-        key = key_columns(stream, config)
+        key = primary_key(stream)
         if not key:
             assert written == expected, stream
             continue
-        schema = schema_of(catalog, stream)
-        got_keys = Counter(project(written, key, schema))
+        got_keys = Counter(project(written, key, schemas[stream]))
         assert max(got_keys.values()) == 1, f"{stream}: a key is on two lines"
-        assert set(got_keys) == set(project(expected, key, schema)), stream
+        assert set(got_keys) == set(project(expected, key, schemas[stream])), stream
         # And each line is the truth's row, field for field.
-        by_key = dict(zip(project(expected, key, schema), expected))
-        for k, row in zip(project(written, key, schema), written):
-            assert row == by_key[k], f"{stream} {k}"
+        truth_by_key = dict(zip(project(expected, key, schemas[stream]), expected))
+        for k, row in zip(project(written, key, schemas[stream]), written):
+            assert row == truth_by_key[k], f"{stream} {k}"

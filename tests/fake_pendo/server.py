@@ -358,6 +358,12 @@ class _HTTPServer(ThreadingHTTPServer):
             self.connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a tap that ended, or was killed) is no error of ours."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def close_connections(self) -> None:
         """End every open connection, idle keep-alive ones included."""
         with self._connections_lock:

@@ -1,9 +1,9 @@
-"""tap_pendo.config.SETTINGS (the one table of settings) and meltano.yml's tap-pendo
-extractor agree: names, secrets, defaults, kinds and capabilities.
+"""meltano.yml's tap-pendo extractor and what `tap-pendo --about` says agree: names,
+secrets, defaults, kinds and capabilities.
 
 meltano.yml is read as it is in the repository. The YAML is parsed by PyYAML when the
 tap's virtualenv has it, or else by the Python of Meltano's own virtualenv (made by
-`make ecosystem-deps`, which `make test` runs).
+`make ecosystem-deps`, which `make test` runs). No clock plays a part here.
 """
 
 import json
@@ -12,21 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tap_pendo.config import SETTINGS
-from tests.integration.harness import TAP
+from tests.support.tap import run_tap
 
 REPO = Path(__file__).resolve().parents[2]
 MELTANO_PYTHON = REPO / ".venvs" / "meltano" / "bin" / "python"
-# The meltano `kind` that fits each kind of setting.
-MELTANO_KINDS = {
-    "string": "string",
-    "date-time": "date_iso8601",
-    "integer": "integer",
-    "number": "decimal",
-    "boolean": "boolean",
-    "options": "options",
-    "app-ids": "string",
-}
 
 
 def load_yaml(path: Path):
@@ -50,6 +39,31 @@ def load_yaml(path: Path):
         return yaml.safe_load(handle)
 
 
+def meltano_kind(prop: dict) -> str:
+    """The Meltano `kind` that fits a setting as `--about` describes it (JSON Schema)."""
+    types = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
+    if "enum" in prop:
+        return "options"
+    if prop.get("format") == "date-time":
+        return "date_iso8601"
+    for json_type, kind in (("object", "object"), ("boolean", "boolean"), ("integer", "integer")):
+        if json_type in types:
+            return kind
+    return "decimal" if "number" in types else "string"
+
+
+@pytest.fixture(scope="module")
+def about(tmp_path_factory) -> dict:
+    run = run_tap(tmp_path_factory.mktemp("about"), now_ms=None, args=["--about"])
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+@pytest.fixture(scope="module")
+def settings(about) -> dict:
+    return about["settings"]["properties"]
+
+
 @pytest.fixture(scope="module")
 def extractor() -> dict:
     project = load_yaml(REPO / "meltano.yml")
@@ -60,47 +74,42 @@ def extractor() -> dict:
 @pytest.fixture(scope="module")
 def declared(extractor) -> dict:
     """meltano.yml's settings by name."""
-    settings = {s["name"]: s for s in extractor["settings"]}
-    assert len(settings) == len(extractor["settings"]), "a setting is declared twice"
-    return settings
+    named = {s["name"]: s for s in extractor["settings"]}
+    assert len(named) == len(extractor["settings"]), "a setting is declared twice"
+    return named
 
 
-def test_meltano_declares_the_same_settings_as_the_tap(declared):
-    assert set(declared) == {s.name for s in SETTINGS}
+def test_meltano_declares_the_same_settings_as_the_tap(declared, settings):
+    assert set(declared) == set(settings)
 
 
-def test_meltano_marks_exactly_the_secret_settings_sensitive(declared):
-    for setting in SETTINGS:
-        assert declared[setting.name].get("sensitive", False) is setting.secret, setting.name
+def test_meltano_marks_exactly_the_secret_settings_sensitive(declared, settings):
+    for name, prop in settings.items():
+        assert declared[name].get("sensitive", False) is prop.get("secret", False), name
     assert declared["x_pendo_integration_key"]["sensitive"] is True
 
 
-def test_meltano_kinds_fit_the_settings_kinds(declared):
-    for setting in SETTINGS:
-        entry = declared[setting.name]
-        assert entry.get("kind") == MELTANO_KINDS[setting.kind], setting.name
-        if setting.kind == "options":
+def test_meltano_kinds_fit_the_settings_kinds(declared, settings):
+    for name, prop in settings.items():
+        entry = declared[name]
+        assert entry.get("kind") == meltano_kind(prop), name
+        if "enum" in prop:
             values = [option["value"] for option in entry["options"]]
-            assert sorted(values) == sorted(setting.options), setting.name
+            assert sorted(values) == sorted(prop["enum"]), name
 
 
-def test_meltano_values_are_the_settings_defaults(declared):
+def test_meltano_values_are_the_settings_defaults(declared, settings):
     wrong = {}
-    for setting in SETTINGS:
-        entry = declared[setting.name]
-        if "value" not in entry:
+    for name, prop in settings.items():
+        entry = declared[name]
+        if "value" not in entry and "default" not in prop:
             continue
-        value, default = entry["value"], setting.default
-        same_type = setting.kind == "number" or type(value) is type(default)
+        value, default = entry.get("value"), prop.get("default")
+        same_type = meltano_kind(prop) == "decimal" or type(value) is type(default)
         if value != default or not same_type:
-            wrong[setting.name] = {"meltano.yml": value, "default": default}
+            wrong[name] = {"meltano.yml": value, "default": default}
     assert not wrong, f"meltano.yml's values differ from the tap's defaults: {wrong}"
 
 
-def test_meltano_capabilities_are_the_taps_about_capabilities(extractor, tmp_path):
-    done = subprocess.run(
-        [TAP, "--about"], capture_output=True, text=True, cwd=tmp_path, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    about = json.loads(done.stdout)
+def test_meltano_capabilities_are_the_taps_about_capabilities(extractor, about):
     assert sorted(extractor["capabilities"]) == sorted(about["capabilities"])

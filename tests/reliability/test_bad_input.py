@@ -4,29 +4,28 @@ and the integration key nowhere.
 
 Config, catalog and state are checked before any request: those cases also check
 that the scripted Pendo was never called. API cases point `api_url` at a scripted
-Pendo (`common.ScriptedPendo`) that answers the bad thing.
+Pendo (tests/support/scripted.py) that answers the bad thing. Catalogs are the ones
+tap-pendo discovers (the `catalogs` fixture), altered where a case says so.
+
+Pinned clock (tests/support/moments.py): MONTH_END_KOLKATA, 1 June 2026; the runs'
+start_date lies three days before it, in May. The answers' times are that moment's.
 """
 
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import pytest
 
-from tap_pendo.discover import discover as build_catalog
-from tests.integration.harness import select
-from tests.reliability.common import (
-    SECRET_KEY,
-    Answer,
-    ScriptedPendo,
-    assert_clean_failure,
-    run_isolated,
-)
+from tests.support import moments
+from tests.support.failures import assert_clean_failure
+from tests.support.moments import DAY_MS, rfc3339
+from tests.support.scripted import Answer, ScriptedPendo
+from tests.support.secret import SECRET_KEY
+from tests.support.tap import discover, run_tap, select
 
 DROP = object()  # a config key to leave out
-NOW_MS = int(time.time()) * 1000
-DAY_MS = 86_400_000
+NOW_MS = moments.MONTH_END_KOLKATA
 
 
 def results(rows) -> bytes:
@@ -102,7 +101,8 @@ class Case:
     fix: Optional[str]  # regex it must match: what to do
     config: dict = field(default_factory=dict)  # changes to the good config; DROP removes
     raw_config: Optional[str] = None  # the config file's text, instead
-    catalog: object = "features"  # streams to select, a catalog dict, None, or raw text
+    # a stream to select, a function of the `catalogs` fixture, None, or raw text
+    catalog: object = "features"
     state: object = None  # a state dict, or raw text (str)
     script: Callable = good_pendo
     discover: bool = False
@@ -113,25 +113,21 @@ def good_config(url: str) -> dict:
     return {
         "x_pendo_integration_key": SECRET_KEY,
         "api_url": url,
-        "start_date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW_MS / 1000 - 3 * 86400)),
+        "start_date": rfc3339(NOW_MS - 3 * DAY_MS),
         "max_retries": 1,
     }
 
 
-def catalog_of(period="dayRange", docs=None) -> dict:
-    return build_catalog(period, docs or {}).to_dict()
-
-
-def with_unknown_stream() -> dict:
-    catalog = select(catalog_of(), ["features"])
+def with_unknown_stream(catalogs) -> dict:
+    catalog = select(catalogs(), ["features"])
     widgets = json.loads(json.dumps(catalog["streams"][0]))
     widgets["tap_stream_id"] = widgets["stream"] = "widgets"
     catalog["streams"].append(widgets)
     return catalog
 
 
-def with_missing_field() -> dict:
-    catalog = select(catalog_of(), ["features"])
+def with_missing_field(catalogs) -> dict:
+    catalog = select(catalogs(), ["features"])
     entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "features")
     entry["metadata"].append(
         {
@@ -149,7 +145,9 @@ def config_case(problem, fix, **config):
 CASES = {
     # -- config ---------------------------------------------------------------
     "config-missing-key": config_case(
-        r"missing 'x_pendo_integration_key'", r"add it", x_pendo_integration_key=DROP
+        r"missing 'x_pendo_integration_key'.*'datasync_url'",
+        r"add one of them",
+        x_pendo_integration_key=DROP,
     ),
     "config-missing-start-date": config_case(
         r"missing 'start_date'", r"add an RFC3339 date", start_date=DROP
@@ -256,19 +254,19 @@ CASES = {
     "catalog-unknown-stream": Case(
         r"stream 'widgets', which tap-pendo does not have",
         r"run tap-pendo --discover",
-        catalog=with_unknown_stream(),
+        catalog=with_unknown_stream,
         requests=False,
     ),
     "catalog-selected-field-missing": Case(
         r"field 'colour' of stream 'features', which the stream does not have",
         r"run tap-pendo --discover",
-        catalog=with_missing_field(),
+        catalog=with_missing_field,
         requests=False,
     ),
     "catalog-other-period": Case(
         r"stream 'events' in the catalog has no field day",
         r"discover again",
-        catalog=select(catalog_of("hourRange"), ["events"]),
+        catalog=lambda catalogs: select(catalogs("hourRange"), ["events"]),
         requests=False,
     ),
     "catalog-missing": Case(r"--catalog", r"tap-pendo --discover", catalog=None, requests=False),
@@ -284,14 +282,14 @@ CASES = {
     ),
     "state-bookmark-not-a-date": Case(
         r"'features\.last_updated_at' is 'last tuesday', not an RFC3339 date",
-        r"fix it or remove it",
+        r"fix it,? or remove it",
         state={"bookmarks": {"features": {"last_updated_at": "last tuesday"}}},
         requests=False,
     ),
     "state-window-start-not-a-date": Case(
         r"'events\.window_start' is 42",
-        r"fix it or remove it",
-        catalog=select(catalog_of(), ["events"]),
+        r"fix it,? or remove it",
+        catalog="events",
         state={"bookmarks": {"events": {"day": "2026-01-01T00:00:00Z", "window_start": 42}}},
         requests=False,
     ),
@@ -307,7 +305,7 @@ CASES = {
     "state-other-period": Case(
         r"'events' bookmark is by 'hour'",
         r"set period back",
-        catalog=select(catalog_of(), ["events"]),
+        catalog="events",
         state={"bookmarks": {"events": {"hour": "2026-01-01T00:00:00Z"}}},
         requests=False,
     ),
@@ -452,7 +450,7 @@ def write_raw(tmp_path, name, text) -> str:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_bad_input_fails_with_one_clear_line(name, tmp_path):
+def test_bad_input_fails_with_one_clear_line(name, catalogs, tmp_path):
     case = CASES[name]
     with ScriptedPendo(case.script) as pendo:
         config = good_config(pendo.url)
@@ -467,8 +465,10 @@ def test_bad_input_fails_with_one_clear_line(name, tmp_path):
         elif "__missing__" in case.config:
             extra += ["--config", str(tmp_path / "config-raw.json")]
         catalog = case.catalog
-        if isinstance(catalog, str) and catalog.isidentifier():
-            catalog = select(catalog_of(), [catalog])
+        if callable(catalog):
+            catalog = catalog(catalogs)
+        elif isinstance(catalog, str) and catalog.isidentifier():
+            catalog = select(catalogs(), [catalog])
         elif isinstance(catalog, str):
             extra += ["--catalog", write_raw(tmp_path, "catalog-raw.json", catalog)]
             catalog = None
@@ -476,15 +476,14 @@ def test_bad_input_fails_with_one_clear_line(name, tmp_path):
         if isinstance(state, str):
             extra += ["--state", write_raw(tmp_path, "state-raw.json", state)]
             state = None
-        run = run_isolated(
-            None,
+        run = run_tap(
             tmp_path,
-            config,
+            None if extra and extra[0] == "--config" else config,
+            now_ms=NOW_MS,
             catalog=None if case.discover else catalog,
             state=state,
             discover=case.discover,
-            extra_args=extra,
-            timeout=120,
+            args=extra,
         )
         line = assert_clean_failure(run, case.problem.format(host=pendo.host), case.fix)
         if not case.requests:
@@ -521,26 +520,26 @@ def test_rows_of_unexpected_types_are_coerced_where_the_schema_allows(tmp_path):
             "custom": {"seats": "42", "ratio": "0.5", "renewal": str(NOW_MS)},
         },
     }
-    docs = {
-        "metadata_accounts": {
-            "custom": {
-                "seats": {"Type": "integer"},
-                "ratio": {"Type": "float"},
-                "renewal": {"Type": "time"},
-            }
+    account_schema = {  # Pendo's metadata schema of accounts: discovery types the fields
+        "custom": {
+            "seats": {"Type": "integer"},
+            "ratio": {"Type": "float"},
+            "renewal": {"Type": "time"},
         }
     }
 
     def script(method, path, query, body):
+        if path == "/api/v1/metadata/schema/account":
+            return Answer(body=json.dumps(account_schema))
         if path == "/api/v1/aggregation":
             source = next(iter(json.loads(body)["request"]["pipeline"][0]["source"]))
             return Answer(body=results([odd_account] if source == "accounts" else [odd_feature]))
         return good_pendo(method, path, query, body)
 
     with ScriptedPendo(script) as pendo:
-        catalog = select(catalog_of(docs=docs), ["features", "accounts"])
-        run = run_isolated(None, tmp_path, good_config(pendo.url), catalog=catalog).ok()
-    from tap_pendo.timefmt import ms_to_rfc3339
+        config = good_config(pendo.url)
+        catalog = select(discover(tmp_path / "discover", config, NOW_MS), ["features", "accounts"])
+        run = run_tap(tmp_path / "sync", config, now_ms=NOW_MS, catalog=catalog).ok()
 
     assert "Traceback" not in run.stderr
     (feature,) = run.records["features"]
@@ -548,16 +547,12 @@ def test_rows_of_unexpected_types_are_coerced_where_the_schema_allows(tmp_path):
         "id": "123",
         "app_id": -323232,
         "name": "42",
-        "last_updated_at": ms_to_rfc3339(NOW_MS),
-        "created_at": ms_to_rfc3339(NOW_MS - DAY_MS),
+        "last_updated_at": rfc3339(NOW_MS),
+        "created_at": rfc3339(NOW_MS - DAY_MS),
         "dirty": True,
         "kind": None,
     }
     (account,) = run.records["accounts"]
     assert account["account_id"] == "77"
-    assert account["lastupdated"] == ms_to_rfc3339(NOW_MS)
-    assert account["metadata_custom"] == {
-        "seats": 42,
-        "ratio": 0.5,
-        "renewal": ms_to_rfc3339(NOW_MS),
-    }
+    assert account["lastupdated"] == rfc3339(NOW_MS)
+    assert account["metadata_custom"] == {"seats": 42, "ratio": 0.5, "renewal": rfc3339(NOW_MS)}

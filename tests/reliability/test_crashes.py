@@ -14,28 +14,30 @@ reading, the tap blocks in its next write, so each kill lands right where the te
 chose, not a pipe's length later. Some points are drawn by a seeded RNG (a number of
 bytes of stdout); others are chosen: inside a page (pages of guide events are larger
 than the tap's 64 KB output buffer, which therefore flushes in the middle of them),
-inside an event window that already had a page, and inside visitor_history.
+inside an event window that already had a page, and inside visitor_history. Every
+one of the 13 kills must happen, or the test fails.
+
+Pinned clock (tests/support/moments.py): US_DST_WEEK, Wednesday 4 November 2026 in New
+York: the runs' windows hold Sunday 1 November, the 25-hour day.
 """
 
 import json
 import random
 import re
-import time
 from dataclasses import dataclass, field
 
 import pytest
 
-from tests.fake_pendo import FakePendo
-from tests.integration.harness import ALL_STREAMS, base_config, select
-from tests.reliability.common import (
-    SECRET_KEY,
-    KillableRun,
+from tests.support import moments
+from tests.support.fakes import base_config, pinned_fake
+from tests.support.records import ALL_STREAMS, assert_same_records, merged, primary_key
+from tests.support.resume import (
     assert_resume_repeats_only_rereads,
-    assert_same_rows,
     normalized_state,
-    records_around_last_state,
-    run_isolated,
+    records_after_last_state,
+    records_before_last_state,
 )
+from tests.support.tap import TapProcess, select, sync
 
 SEED = 20261126
 RECORD_LIMIT = 100  # 1-2 pages per event window; a page of guide events is ~75 KB
@@ -122,67 +124,60 @@ def kill_rules(rng: random.Random) -> list:
     ]
 
 
+NOW = moments.US_DST_WEEK
+
+
 @pytest.fixture(scope="module")
 def fake():
     # Latency keeps history requests in flight, so kills there land among them.
-    with FakePendo(key=SECRET_KEY, seed=31, scale=0.3, days=8, latency=0.004) as server:
+    with pinned_fake(NOW, seed=31, scale=0.3, days=8, latency=0.004) as server:
         yield server
 
 
-def test_kill_9_at_seeded_points_then_resume_loses_and_repeats_nothing(fake, tmp_path):
-    started = time.time() * 1000
+def test_kill_9_at_seeded_points_then_resume_loses_and_repeats_nothing(fake, catalogs, tmp_path):
     config = base_config(fake, record_limit=RECORD_LIMIT)
-    discovered = run_isolated(fake, tmp_path / "discover", config, discover=True)
-    assert discovered.returncode == 0, discovered.stderr
-    catalog = select(json.loads(discovered.stdout), ALL_STREAMS)
-    clean = run_isolated(fake, tmp_path / "clean", config, catalog=catalog).ok()
+    catalog = select(catalogs(), ALL_STREAMS)
+    clean = sync(fake, tmp_path / "clean", config, catalog)
 
-    rng = random.Random(SEED)
+    rules = kill_rules(random.Random(SEED))
     state = None
     runs = []  # (rule name or None, the run, the state it started from)
-    for number, (name, rule) in enumerate(kill_rules(rng)):
-        run, killed = _run_until(fake, tmp_path / f"run{number}", config, catalog, state, rule)
-        runs.append((name if killed else None, run, state))
+    for number, (name, rule) in enumerate(rules):
+        run = _run_until(tmp_path / f"run{number}", config, catalog, state, rule)
+        runs.append((name if run.returncode == -9 else None, run, state))
         if run.states:
             state = run.state
-        if not killed:
+        if run.returncode != -9:
             assert run.returncode == 0, run.stderr[-3000:]
-    final = run_isolated(fake, tmp_path / "final", config, catalog=catalog, state=state).ok()
+    final = sync(fake, tmp_path / "final", config, catalog, state=state)
     runs.append((None, final, state))
 
     kills = [name for name, _, _ in runs if name]
-    assert len(kills) >= 10, f"only {len(kills)} kills happened: {kills}"
-    for rule in (
-        "mid-page guide_events",
-        "mid-window feature_events",
-        "mid-history after 50 rows",
-        "mid-history after 400 rows",
-        "after 1 bytes",
-    ):
-        assert rule in kills, f"the kill '{rule}' never happened: {kills}"
+    assert kills == [name for name, _ in rules], f"{len(kills)} of {len(rules)} kills: {kills}"
 
     # Each kill: what the next run emits again.
     for (name, killed, _), (_, resumed, _) in zip(runs, runs[1:]):
         if name:
-            assert killed.returncode == -9, f"{name}: exit {killed.returncode}"
-            _check_resume(name, killed, resumed)
+            before, state_then = records_before_last_state(killed)
+            if state_then is not None:  # else nothing was confirmed: the next run starts over
+                assert_resume_repeats_only_rereads(f"kill '{name}'", before, state_then, resumed)
     # The mid-page kill really cut a page: rows of it came out, its STATE did not.
     mid_page_run = next(run for name, run, _ in runs if name == "mid-page guide_events")
-    assert _after_last_state(mid_page_run).get("guide_events"), "no row after the last STATE"
+    assert records_after_last_state(mid_page_run).get("guide_events"), "no row after the STATE"
 
     # Together, the runs wrote every row of the clean run, with its value; nothing else.
-    union: dict = {}
-    for _, run, _ in runs:
-        for stream, records in run.records.items():
-            union.setdefault(stream, []).extend(records)
-    assert_same_rows(union, clean.records, what="kill -9 and resume: ")
-    window = (started, time.time() * 1000)
-    assert normalized_state(final.state, *window) == normalized_state(clean.state, *window)
+    for stream in ALL_STREAMS:
+        together = merged([run for _, run, _ in runs], stream)
+        expected = clean.records[stream]
+        assert_same_records(
+            f"kill -9 and resume: {stream}", together, expected, primary_key(stream)
+        )
+    assert normalized_state(final.state, NOW) == normalized_state(clean.state, NOW)
 
 
-def _run_until(fake, tmp_path, config, catalog, state, rule):
-    """One run, killed -9 as soon as `rule` holds for what has been read; (run, killed)."""
-    tap = KillableRun(fake, tmp_path, config, catalog, state, pipe_bytes=PIPE_BYTES)
+def _run_until(tmp_path, config, catalog, state, rule):
+    """One run, killed -9 as soon as `rule` holds for what has been read."""
+    tap = TapProcess(tmp_path, config, catalog, now_ms=NOW, state=state, pipe_bytes=PIPE_BYTES)
     reading = Reading()
     try:
         for line in tap.lines():
@@ -190,26 +185,7 @@ def _run_until(fake, tmp_path, config, catalog, state, rule):
             if rule(reading):
                 tap.kill()
                 break
-        return tap.finish(timeout=300), tap.killed
+        return tap.finish()
     except BaseException:
         tap.abandon()
         raise
-
-
-def _after_last_state(run) -> dict:
-    messages = run.messages
-    states = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
-    out: dict = {}
-    for message in messages[states[-1] + 1 if states else 0 :]:
-        if message["type"] == "RECORD":
-            out.setdefault(message["stream"], []).append(message["record"])
-    return out
-
-
-def _check_resume(name, killed, resumed) -> None:
-    """Rows printed before the killed run's last STATE come again only as re-reads that
-    an incremental run makes anyway; a stream under way repeats none of them."""
-    before, state = records_around_last_state(killed)
-    if state is None:
-        return  # nothing was confirmed: the next run starts over, as it should
-    assert_resume_repeats_only_rereads(f"kill '{name}'", before, state, resumed)

@@ -36,9 +36,14 @@ def blocked_writing_stdout(pid: int) -> bool:
     return len(writing) == 1 and len(writing) + len(waiting) == len(seen)
 
 
-def peak_rss_kb(pid: int) -> int:
-    """The peak resident memory of `pid` so far (VmHWM), in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+def peak_rss_kb(pid: int) -> int | None:
+    """The peak resident memory of `pid` so far (VmHWM, KiB); None once it has ended (a
+    zombie has no memory left to show)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
-    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
+    return None

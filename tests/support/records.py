@@ -34,12 +34,12 @@ def by_key(records, key) -> dict:
 
 
 def merged(runs, stream: str, period: str = "dayRange") -> list:
-    """The records of `stream` in several runs as an upserting loader keeps them: one per
-    key, a later run's version winning."""
+    """The records of `stream` in several runs (TapRuns, or dicts stream -> records) as an
+    upserting loader keeps them: one per key, a later run's version winning."""
     key = primary_key(stream, period)
     rows: dict = {}
     for run in runs:
-        rows.update(by_key(run.records.get(stream, []), key))
+        rows.update(by_key(getattr(run, "records", run).get(stream, []), key))
     return list(rows.values())
 
 

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import kernel
 from .secret import assert_no_secret
 from .singer import parse_messages
 
@@ -50,7 +51,7 @@ class TapRun:
     stdout: str
     stderr: str
     messages: list = field(default_factory=list)
-    peak_rss_kb: int = 0  # the process's peak resident memory, where it was measured
+    peak_rss_kb: int = 0  # the process's peak resident memory (KiB), where it was watched
 
     @property
     def records(self) -> dict:
@@ -79,8 +80,8 @@ class TapRun:
         return self
 
 
-def _inputs(tmp_path: Path, config, catalog, state) -> list:
-    """The input files written in `tmp_path`, as arguments (a str is written as it is)."""
+def input_files(tmp_path: Path, config, catalog, state) -> list:
+    """The inputs written as files in `tmp_path`, as arguments (a str is written as it is)."""
     args = []
     for name, value in (("config", config), ("catalog", catalog), ("state", state)):
         if value is not None:
@@ -90,7 +91,9 @@ def _inputs(tmp_path: Path, config, catalog, state) -> list:
     return args
 
 
-def _environment(work: Path, now_ms: int | None, env: dict | None) -> dict:
+def environment(work: Path, now_ms: int | None, env: dict | None) -> dict:
+    """The environment of a tap run in `work`: its own temporary directory, its clock from
+    `now_ms` (None: the real one), and `env` on top; counted when asked to."""
     tmp = work / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     run_env = {**os.environ, "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp)}
@@ -122,7 +125,7 @@ def run_tap(
     tmp_path = Path(tmp_path)
     work = tmp_path / "work"
     work.mkdir(parents=True, exist_ok=True)
-    argv = [TAP, *_inputs(tmp_path, config, catalog, state), *args]
+    argv = [TAP, *input_files(tmp_path, config, catalog, state), *args]
     if discover:
         argv.append("--discover")
     done = subprocess.run(
@@ -131,7 +134,7 @@ def run_tap(
         text=True,
         timeout=timeout,
         cwd=work,
-        env=_environment(work, now_ms, env),
+        env=environment(work, now_ms, env),
     )
     run = TapRun(done.returncode, done.stdout, done.stderr)
     assert_no_secret(run.stdout, run.stderr, directory=work)
@@ -174,9 +177,13 @@ class TapProcess:
 
     `pipe_bytes` shrinks the stdout pipe (to 4096, say): the tap then blocks in its
     next write as soon as the test stops reading, so a kill lands right after what
-    the test has read, not a pipe's length later. `finish` reaps the process with
-    wait4, which gives its peak resident memory.
+    the test has read, not a pipe's length later. `peak_rss_kb` is the tap's peak
+    resident memory (VmHWM) as last seen: `lines` looks every MEMORY_LINES lines and
+    at the end of stdout. (wait4's ru_maxrss would not do: Linux counts in it the
+    memory of the test process that forked the tap.)
     """
+
+    MEMORY_LINES = 200
 
     def __init__(
         self,
@@ -191,9 +198,9 @@ class TapProcess:
         tmp_path = Path(tmp_path)
         self.work = tmp_path / "work"
         self.work.mkdir(parents=True, exist_ok=True)
-        argv = [TAP, *_inputs(tmp_path, config, catalog, state)]
+        argv = [TAP, *input_files(tmp_path, config, catalog, state)]
         self.stderr_path = self.work / "stderr.txt"
-        env = _environment(self.work, now_ms, None)
+        env = environment(self.work, now_ms, None)
         read_end, write_end = os.pipe()
         if pipe_bytes:
             fcntl.fcntl(write_end, F_SETPIPE_SZ, pipe_bytes)
@@ -212,26 +219,34 @@ class TapProcess:
 
     def lines(self):
         """Complete stdout lines as bytes, as they arrive."""
-        for line in self.out:
+        for number, line in enumerate(self.out):
             self.chunks.append(line)
+            if number % self.MEMORY_LINES == 0:
+                self.look_at_memory()
             yield line
+        self.look_at_memory()
+
+    def look_at_memory(self) -> int:
+        """The tap's peak resident memory so far (KiB), kept in `peak_rss_kb`; the last
+        value seen once the process is gone."""
+        self.peak_rss_kb = max(self.peak_rss_kb, kernel.peak_rss_kb(self.pid) or 0)
+        return self.peak_rss_kb
 
     def kill(self) -> None:
         """kill -9 now (nothing, if it has ended); whatever it wrote is still read. The
-        process is not reaped here, so that `finish` gets its memory from wait4."""
+        process is reaped by `finish`."""
         if self.proc.returncode is None:
             os.kill(self.pid, signal.SIGKILL)
 
     def finish(self) -> TapRun:
-        """Read the rest of stdout, reap the process (its peak memory from wait4), parse
-        what it wrote, and check that the key went nowhere. A tap that never ends is
-        stopped by the suite's per-test timeout."""
+        """Read the rest of stdout, reap the process, parse what it wrote, and check that
+        the key went nowhere. A tap that never ends is stopped by the suite's per-test
+        timeout."""
         self.chunks.append(self.out.read())
         self.out.close()
-        _, status, usage = os.wait4(self.pid, 0)
+        _, status = os.waitpid(self.pid, 0)
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self.killed = self.proc.returncode == -signal.SIGKILL
-        self.peak_rss_kb = usage.ru_maxrss
         stdout = b"".join(self.chunks).decode("utf-8", "replace")
         stderr = self.stderr_path.read_text(errors="replace")
         run = TapRun(self.proc.returncode, stdout, stderr, peak_rss_kb=self.peak_rss_kb)
