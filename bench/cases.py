@@ -33,19 +33,26 @@ EVENT_STREAMS = (
 )
 LATENCY_IN_FLIGHT = (1, 4)  # max_concurrent_requests of the two latency runs
 
-# Issue 7's targets, and issue 12's for the latency case.
+# The Data Sync case: one export whose allEvents file holds this many rows (snappy: the
+# codec costs both readers the same, under 1 µs a row; see bench/datasync.py).
+DATASYNC_ROWS = 1_000_000
+DATASYNC_CODEC = "snappy"
+
+# Issue 7's targets, issue 12's for the latency case, and the Data Sync case's.
 TARGETS = {
     "event": {"rows_per_cpu_s": 150_000, "ratio_to_limit": 0.5, "peak_rss_mb": 100},
     "entity": {"rows_per_cpu_s": 100_000, "peak_rss_mb": 100},
     "history": {"peak_rss_mb": 100},
     "latency": {"peak_rss_mb": 100},
+    "datasync": {"ratio_to_probe": 0.8, "peak_rss_mb": 150},
 }
 WALL_RATIO_TARGET = 0.4  # wall time at 4 in flight over wall time at 1, at most
 TARGET_LINES = (
     "event streams (feature_events, events): ≥ 150,000 rows/CPU-s and ≥ 0.5 × the limit; "
     "feature_events ≥ 0.8 × the limit (issue 12)",
     "entity streams (accounts, visitors): ≥ 100,000 rows/CPU-s",
-    "every stream: peak RSS ≤ 100 MB",
+    "every API stream: peak RSS ≤ 100 MB",
+    "datasync_events (Data Sync): ≥ 0.8 × the probe, start-up included; peak RSS ≤ 150 MB",
     f"latency: wall time at {LATENCY_IN_FLIGHT[1]} in flight ≤ {WALL_RATIO_TARGET} × at "
     f"{LATENCY_IN_FLIGHT[0]} (issue 12)",
 )
@@ -58,8 +65,8 @@ class Case:
     name: str
     streams: tuple
     period: str
-    kind: str  # event, entity, history or latency: which targets apply
-    fake: str = "main"  # main, history or latency: see fakes()
+    kind: str  # event, entity, history, latency or datasync: which targets apply
+    fake: str = "main"  # main, history, latency (see fakes()) or datasync (bench/datasync.py)
     source: str | None = None  # the aggregation source of the limit pipeline
     # The config's start_date; None: two days before the fake's 30 days of activity.
     # Entities were last updated up to 430 days before, so their first full sync
@@ -110,6 +117,8 @@ CASES = (
     # Bound by the fake's latency: one round.
     Case("visitor_history", ("visitor_history",), "dayRange", "history", fake="history", rounds=1),
     *(latency_case(n) for n in LATENCY_IN_FLIGHT),
+    # The installed tap on a fake Data Sync tree, beside the probe: bench/datasync.py.
+    Case("datasync_events", ("datasync_events",), "—", "datasync", fake="datasync"),
 )
 
 
@@ -134,7 +143,8 @@ def chosen(only) -> list:
 
 
 def fakes(args, cases) -> dict:
-    """The fakes the cases need, not started: name -> FakeProcess."""
+    """The fake Pendo services the cases need, not started: name -> FakeProcess (the
+    Data Sync case reads files: bench/datasync.py writes them)."""
     settings = {
         "main": {"scale": args.scale},
         "history": {"scale": args.history_scale, "latency": args.history_latency},

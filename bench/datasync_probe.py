@@ -19,6 +19,7 @@ Files are opened with `open()`, or through fsspec when given as URLs (`s3://...`
         [--app-id -323232] [--export-counter 7] [--storage-options '{"endpoint_url": ...}']
 
 At the end it prints one JSON line to stderr: rows, files, CPU seconds, peak RSS (MB).
+`make bench` runs it beside the installed tap on the same file (bench/datasync.py).
 """
 
 import argparse

@@ -1,16 +1,19 @@
 """`python -m bench.run --profile STREAM`: where the tap's CPU goes, in this process.
 
-Starts the same fake and runs the tap in process on the same responses:
+Starts the same fake and runs the tap in process on the same responses (or,
+for datasync_events, on the Data Sync case's file: bench/datasync.py):
 
 1. ablation, without a profiler: passes over the same windows, each adding a
    step of the hot path (HTTP alone, + parse, + paging, + transform, + write,
-   the whole tap); a step's cost is the difference between two passes;
+   the whole tap; for Data Sync: the file's bytes through the store, + decode
+   and convert with `datasync.rows`, + write, the whole tap); a step's cost is
+   the difference between two passes;
 2. cProfile of the whole tap on a per-thread CPU clock, its own time grouped
    by step;
 3. the top functions by own CPU time.
 
-Every use of tap_pendo's internals is in `tap_passes()` and `TAP_FILES`: the
-rest of the bench runs the installed `tap-pendo` command only.
+Every use of tap_pendo's internals is in `tap_passes()`, `datasync_passes()` and
+`TAP_FILES`: the rest of the bench runs the installed `tap-pendo` command only.
 """
 
 from __future__ import annotations
@@ -28,18 +31,21 @@ from dataclasses import replace
 from pathlib import Path
 
 from .cases import CASE_NAMES, WORK, fakes, limit_argv, tap_argv
+from .datasync import Tree, tap_argvs, tree, warm
 from .measure import measure
 from .report import machine
 from .runner import discover, log
 
 STREAM_NAMES = ("feature_events", "events", "accounts", "visitors", "visitor_history")
-PROFILED = (*STREAM_NAMES, "accounts+visitors")  # --profile takes a stream or this case
+PROFILED = (*STREAM_NAMES, "accounts+visitors", "datasync_events")  # --profile takes these
 # Where HTTP runs (requests, urllib3, http.client, sockets and what they call).
 HTTP_PATHS = tuple(
     "/requests/ /urllib3/ /http/client.py /socket.py /ssl.py /selectors.py /email/ /idna/ "
     "/charset_normalizer/ /certifi/ /http/cookiejar.py /urllib/".split()
 )
 STEPS = ("HTTP", "parse", "transform", "write", "paging & sync loop", "other")
+# What the steps are for Data Sync, where the store reads files and fastavro decodes them.
+DATASYNC_STEPS = {"HTTP": "store reads", "parse": "decode & convert"}
 
 
 # ------------------------------------------------------------------ the tap's internals
@@ -61,6 +67,8 @@ TAP_FILES = {
     "timefmt.py": "transform",
     "output.py": "write",
     "client.py": "HTTP",
+    "datasync/store.py": "HTTP",  # the Data Sync store's reads (fsspec)
+    "datasync": "parse",  # Avro: fastavro runs inside datasync.rows
 }
 # Code the tap runs in C, called from its sync loop: the step it belongs to.
 TAP_BUILTINS = {"orjson.dumps": "write", "'write' of '_io.BufferedWriter'": "write"}
@@ -166,6 +174,48 @@ def tap_passes(argv: list, stream_name: str) -> list:
     ]
 
 
+def datasync_passes(argv: list, stream_name: str, big: Tree) -> list:
+    """The ablation passes of the Data Sync case's file (see TAP INTERNALS): the layer
+    alone (`tap_pendo.datasync`: open_store, rows with the columns the tap adds), then
+    RECORD lines framed as the tap frames them, then the whole tap."""
+    import orjson
+
+    from tap_pendo.datasync import open_store, rows
+    from tap_pendo.singer.output import SingerWriter, record_prefix
+    from tap_pendo.timefmt import ms_to_rfc3339, now_ms
+
+    config = json.loads(Path(argv[2]).read_text())
+    store = open_store(config["datasync_url"])
+    path = store.join(store.root, *big.file.relative_to(big.root).parts)
+    extra = {"app_id": big.app_id, "export_counter": big.export_counter}
+    devnull = open(os.devnull, "wb")  # noqa: SIM115 - open for the process
+
+    def read_only():
+        with store.open(path) as file:
+            while file.read(1 << 21):
+                pass
+        return 0
+
+    def decode():
+        return sum(1 for _ in rows(store, path, extra))
+
+    def write():
+        writer, dumps, count = SingerWriter(devnull), orjson.dumps, 0
+        prefix = record_prefix(stream_name, ms_to_rfc3339(now_ms()))
+        for record in rows(store, path, extra):
+            writer.write(prefix + dumps(record) + b"}\n")
+            count += 1
+        writer.flush()
+        return count
+
+    return [
+        ("read: the file through the store (2 MiB reads), dropped", read_only),
+        ("+ decode: datasync.rows (fastavro, dates, added columns)", decode),
+        ("+ write: RECORD lines (orjson) to /dev/null", write),
+        ("whole tap: tap_pendo.main (manifest, executor, state)", lambda: whole_tap(argv)),
+    ]
+
+
 def whole_tap(argv: list) -> None:
     """`tap-pendo ARGV` in this process, its stdout to /dev/null."""
     import tap_pendo
@@ -186,9 +236,13 @@ def step_of(func: tuple) -> str | None:
         inside = path.rsplit("/tap_pendo/", 1)[1]
         if inside == "client.py" and name in TAP_PARSERS:
             return "parse"
+        if inside in TAP_FILES:
+            return TAP_FILES[inside]
         return TAP_FILES.get(inside.split("/", 1)[0], "paging & sync loop")
-    if "/ijson/" in path:
+    if "/ijson/" in path or "/fastavro/" in path:
         return "parse"
+    if "/fsspec/" in path:
+        return "HTTP"
     if any(part in path for part in HTTP_PATHS):
         return "HTTP"
     return "other"
@@ -286,6 +340,9 @@ def profile(args) -> None:
         raise SystemExit(f"bench: --profile takes one of {', '.join(PROFILED)}")
     case = CASE_NAMES[args.profile][0]
     stream_name = args.profile if args.profile in STREAM_NAMES else case.streams[0]
+    if case.kind == "datasync":
+        profile_datasync(args, case)
+        return
     fake = fakes(args, [case])[case.fake]
     try:
         log(f"starting the fake at scale {fake.scale:g}")
@@ -307,14 +364,31 @@ def profile(args) -> None:
         fake.stop()
 
 
-def profile_in_process(argv: list, stream_name: str, repeat: int) -> dict:
+def profile_datasync(args, case) -> None:
+    """The profile of the Data Sync case's file (written if not kept)."""
+    big = tree(args.datasync_rows, args.datasync_codec)
+    argv, _ = tap_argvs(case, big)
+    warm(big.file)
+    stream_name = case.streams[0]
+    report = profile_in_process(
+        argv, stream_name, args.repeat or 1, lambda a, s: datasync_passes(a, s, big)
+    )
+    report["machine"] = machine()
+    report["file"] = big.describe()
+    print_profile(report, args.top)
+    out = WORK / f"profile-{stream_name}.json"
+    out.write_text(json.dumps(report, indent=2))
+    log(f"wrote {out}")
+
+
+def profile_in_process(argv: list, stream_name: str, repeat: int, passes_of=None) -> dict:
     """Ablation passes, then the whole tap under cProfile, all in this process."""
     ablation: list = []
     rows = None
     broken = None
     with redirected(2, str(WORK / "profile-tap.err")):
         try:
-            passes = tap_passes(argv, stream_name)
+            passes = (passes_of or tap_passes)(argv, stream_name)
         except (ImportError, AttributeError, TypeError, KeyError, StopIteration) as error:
             # The tap's internals moved (see TAP INTERNALS): the whole tap alone.
             broken = f"{type(error).__name__}: {error}"
@@ -359,13 +433,19 @@ def print_profile(report: dict, top: int) -> None:
     rows = report["rows"] or 0
     m = report["machine"]
     print()
-    print(f"Profile of {report['stream']}: {rows:,} rows, fake scale {report['scale']:g}")
+    if "file" in report:
+        f = report["file"]
+        print(
+            f"Profile of {report['stream']}: {rows:,} rows, {f['path']} ({f['mb']:g} MB, {f['codec']})"
+        )
+    else:
+        print(f"Profile of {report['stream']}: {rows:,} rows, fake scale {report['scale']:g}")
     print(f"{m['cpu']}, {m['cores']} cores, Python {m['python']}")
     print()
     print("1. Ablation (no profiler; process CPU of each pass; a step's cost is the difference)")
     if report.get("ablation_unavailable"):
         print(
-            "   NOT AVAILABLE: bench/profile.py tap_passes() does not fit tap_pendo's internals "
+            "   NOT AVAILABLE: bench/profile.py's passes do not fit tap_pendo's internals "
             f"any more ({report['ablation_unavailable']}); the whole tap alone:"
         )
     print(f"   {'pass':<58} {'CPU s':>7} {'step s':>7} {'µs/row':>7} {'rows/CPU-s':>11}")
@@ -384,13 +464,14 @@ def print_profile(report: dict, top: int) -> None:
     print()
     total = report["profile_total_s"] or 1.0
     print("2. cProfile of the whole tap (per-thread CPU clock; profiling inflates Python calls)")
+    labels = DATASYNC_STEPS if "file" in report else {}
     for step, seconds in report["profile_by_step"].items():
-        print(f"   {step:<22} {seconds:7.2f} s  {100 * seconds / total:5.1f} %")
+        print(f"   {labels.get(step, step):<22} {seconds:7.2f} s  {100 * seconds / total:5.1f} %")
     print(f"   {'total':<22} {total:7.2f} s")
     print()
     print(f"3. Top {top} functions by own CPU time")
     for entry in report["top"][:top]:
         print(
             f"   {entry['own_s']:7.2f} s own {entry['cumulative_s']:7.2f} s cum "
-            f"{entry['calls']:>9,}  [{entry['step']}] {entry['function']}"
+            f"{entry['calls']:>9,}  [{labels.get(entry['step'], entry['step'])}] {entry['function']}"
         )

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from . import check
-from .cases import DAYS, LATENCY_IN_FLIGHT, REPO, TARGET_LINES
+from .cases import CASES, DAYS, LATENCY_IN_FLIGHT, REPO, TARGET_LINES
 
 HEADERS = [
     "stream",
@@ -19,8 +19,8 @@ HEADERS = [
     "rows",
     "tap CPU s",
     "rows/CPU-s",
-    "limit rows/CPU-s",
-    "× limit",
+    "limit/probe rows/CPU-s",
+    "× limit/probe",
     "peak RSS MB",
     "requests",
     "wall s",
@@ -28,6 +28,7 @@ HEADERS = [
 TARGET_NAMES = {
     "rows_per_cpu_s": "rows/CPU-s",
     "ratio_to_limit": "× limit",
+    "ratio_to_probe": "× probe",
     "peak_rss_mb": "peak RSS MB",
 }
 
@@ -76,8 +77,10 @@ def table_rows(results: list) -> list:
     rows = []
     for r in results:
         t = r.get("targets", {})
-        ratio = r.get("ratio_to_limit")
-        limit = r.get("limit", {})
+        # The API event streams' reference is the limit pipeline; Data Sync's, the probe.
+        ratio = r.get("ratio_to_limit", r.get("ratio_to_probe"))
+        ratio_target = t.get("ratio_to_limit", t.get("ratio_to_probe"))
+        limit = r.get("limit") or r.get("probe") or {}
         rows.append(
             [
                 r["stream"],
@@ -86,7 +89,7 @@ def table_rows(results: list) -> list:
                 f"{r['cpu_s']:.2f}",
                 fmt_int(r.get("rows_per_cpu_s")) + fmt_check(t.get("rows_per_cpu_s")),
                 fmt_int(limit.get("rows_per_cpu_s")) if limit else "—",
-                (f"{ratio:.2f}" if ratio is not None else "—") + fmt_check(t.get("ratio_to_limit")),
+                (f"{ratio:.2f}" if ratio is not None else "—") + fmt_check(ratio_target),
                 f"{r['peak_rss_mb']:.0f}" + fmt_check(t.get("peak_rss_mb")),
                 fmt_int(r.get("requests")),
                 f"{r['wall_s']:.1f}",
@@ -179,6 +182,56 @@ def latency_lines(report: dict) -> list:
     return lines
 
 
+def datasync_note(r: dict) -> str:
+    """The Data Sync case in a paragraph: the file, the probe, the rounds, the start-up, the
+    peak RSS at two sizes."""
+    f, probe = r["file"], r.get("probe")
+    beside = (
+        " and the probe (bench/datasync_probe.py: fastavro, snake_case, RFC3339 dates, one "
+        "orjson line a row) on the same file,"
+        if probe
+        else " (the probe skipped) on"
+    )
+    text = (
+        f"{r['stream']} (Data Sync): the installed tap (datasync_url, start_date 2000-01-01, "
+        f"datasync_events selected){beside} {f['path']}: {fmt_int(f['rows'])} rows, "
+        f"{f['mb']:g} MB ({f['codec']}). "
+    )
+    if probe:
+        text += (
+            f"Probe: {fmt_int(probe['rows'])} rows, {probe['cpu_s']:.2f} CPU s, "
+            f"{fmt_int(probe['rows_per_cpu_s'])} rows/CPU-s, {probe['peak_rss_mb']:.0f} MB, "
+            f"{probe['wall_s']:.1f} s wall. "
+        )
+    text += (
+        f"Tap: {fmt_int(r['rows'])} rows, {r['cpu_s']:.2f} CPU s, "
+        f"{fmt_int(r['rows_per_cpu_s'])} rows/CPU-s, {r['wall_s']:.1f} s wall. CPU s of the "
+        f"rounds: tap {r.get('cpu_s_of_rounds')}"
+    )
+    if probe:
+        text += (
+            f", probe {probe.get('cpu_s_of_rounds')}; tap/probe per round "
+            f"{r.get('ratio_of_rounds')}"
+        )
+    text += "."
+    startup = r.get("startup")
+    if startup and startup.get("returncode") == 0:
+        text += (
+            f" Start-up of the tap with this config (nothing selected): "
+            f"{startup['cpu_s']:.2f} CPU s, {startup['peak_rss_mb']:.0f} MB, included in its "
+            f"figures and in the ratio; net of it "
+            f"{fmt_int(r.get('rows_per_cpu_s_after_startup'))} rows/CPU-s."
+        )
+    check = r.get("memory_check")
+    if check:
+        text += (
+            f" Peak RSS of the tap: {r['peak_rss_mb']:.0f} MB on {fmt_int(r['rows'])} rows, "
+            f"{check['peak_rss_mb']:.0f} MB on {fmt_int(check['rows'])} rows "
+            f"({check['file_mb']:g} MB)."
+        )
+    return text
+
+
 def notes(report: dict) -> list:
     out = []
     startup = report.get("startup")
@@ -186,14 +239,16 @@ def notes(report: dict) -> list:
         net = [
             f"{r['stream']} {fmt_int(r['rows_per_cpu_s_after_startup'])} rows/CPU-s"
             for r in report["results"]
-            if r.get("rows_per_cpu_s_after_startup") and r["kind"] != "latency"
+            if r.get("rows_per_cpu_s_after_startup") and r["kind"] not in ("latency", "datasync")
         ]
         out.append(
             f"Start-up of the tap (interpreter, imports, config, catalog; nothing selected): "
-            f"{startup['cpu_s']:.2f} CPU s and {startup['peak_rss_mb']:.0f} MB, included in every row."
-            + (" Net of it: " + ", ".join(net) + "." if net else "")
+            f"{startup['cpu_s']:.2f} CPU s and {startup['peak_rss_mb']:.0f} MB, included in every "
+            "row of the API streams." + (" Net of it: " + ", ".join(net) + "." if net else "")
         )
     for r in report["results"]:
+        if r["kind"] == "datasync" and "file" in r:
+            out.append(datasync_note(r))
         if len(r.get("rows_by_stream", {})) > 1:
             out.append(
                 f"{r['stream']}: "
@@ -226,6 +281,13 @@ def describe(report: dict) -> str:
         fakes.append(
             f"The latency case against a fake at scale 1 with {s['latency_delay'] * 1000:.0f} ms."
         )
+    if "datasync" in used:
+        fakes.append(
+            f"datasync_events reads a fake Data Sync export whose one allEvents file holds "
+            f"{fmt_int(s.get('datasync_rows'))} rows ({s.get('datasync_codec')}), beside the "
+            "probe (bench/datasync_probe.py) on the same file: its figures are in the "
+            "limit/probe columns."
+        )
     return " ".join(fakes) + (
         " CPU and peak RSS are the tap process's own (wait4): the round with the least CPU "
         f"of {s.get('rounds', 1)} (visitor_history and the latency case: one), and the highest "
@@ -239,10 +301,18 @@ def describe(report: dict) -> str:
 
 def render_markdown(report: dict) -> str:
     m = report["machine"]
+    ran = [
+        r["stream"]
+        for r in report["results"]
+        if r.get("measured", {}).get("date", m["date"]) == m["date"]
+    ]
+    who = "Measured by `make bench`"
+    if len(ran) < len(report["results"]):
+        who = f"{', '.join(ran)}: measured by `make bench` with `--only` (the rest below)"
     lines = [
         "# tap-pendo benchmark",
         "",
-        f"Measured by `make bench` on {m['date']}: {m['cpu']}, {m['cores']} cores, "
+        f"{who} on {m['date']}: {m['cpu']}, {m['cores']} cores, "
         f"Python {m['python']}, {m['os']}; ijson {m['ijson']}, orjson {m['orjson']}; "
         f"commit {m['commit']}; load average at start {', '.join(map(str, m['load_average']))}.",
         "",
@@ -261,6 +331,8 @@ def render_markdown(report: dict) -> str:
         lines += ["", *latency]
     for note in notes(report):
         lines += ["", note]
+    for note in measured_apart(report):
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 
@@ -268,10 +340,17 @@ def print_report(report: dict) -> None:
     m = report["machine"]
     print()
     print(f"tap-pendo benchmark: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['date']}")
-    scale = (
-        report["settings"]["scale"] if "main" in report["settings"].get("fakes", ["main"]) else 1
-    )
-    print(f"fake scale {scale:g}; load average at start {m['load_average']}")
+    settings = report["settings"]
+    used = settings.get("fakes", ["main"])
+    said = []
+    if any(name != "datasync" for name in used):
+        said.append(f"fake scale {settings['scale'] if 'main' in used else 1:g}")
+    if "datasync" in used:
+        said.append(
+            f"Data Sync file of {fmt_int(settings['datasync_rows'])} rows "
+            f"({settings['datasync_codec']})"
+        )
+    print(f"{'; '.join(said)}; load average at start {m['load_average']}")
     print()
     print(text_table(table_rows(report["results"])))
     print()
@@ -290,10 +369,90 @@ def print_report(report: dict) -> None:
         print(line)
 
 
-def write_results(report: dict, out: Path) -> list:
-    """results.json and results.md in `out`; their paths."""
+# ------------------------------------------------------------ results files, partial runs
+
+# The settings that belong to each fake: kept from the previous results with its cases.
+FAKE_SETTINGS = {
+    "main": ("scale", "feature_event_rows"),
+    "history": ("history_scale", "history_latency"),
+    "latency": ("latency_delay",),
+    "datasync": ("datasync_rows", "datasync_codec"),
+}
+
+
+def when(machine_: dict) -> dict:
+    """When and on what a result was measured."""
+    keys = ("date", "commit", "load_average", "cpu", "cores", "python")
+    return {key: machine_.get(key) for key in keys}
+
+
+def merged(report: dict, previous: dict) -> tuple:
+    """A run with `--only` and, from the results.json it replaces, the results of the cases
+    it did not run: (the report to write, the cases kept). Each result says when and on
+    what it was measured (results.md says it of those kept)."""
+    for r in report["results"]:
+        r.setdefault("measured", when(report["machine"]))
+    ran = {r["stream"] for r in report["results"]}
+    kept = [r for r in previous.get("results", ()) if r["stream"] not in ran]
+    if not kept:
+        return report, []
+    for r in kept:
+        r.setdefault("measured", when(previous["machine"]))
+    order = [case.name for case in CASES]
+    results = sorted(
+        report["results"] + kept,
+        key=lambda r: order.index(r["stream"]) if r["stream"] in order else len(order),
+    )
+    settings, before = dict(report["settings"]), previous.get("settings", {})
+    used = set(settings.get("fakes", ())) | set(before.get("fakes", ()))
+    for fake, keys in FAKE_SETTINGS.items():
+        if fake not in settings.get("fakes", ()) and fake in before.get("fakes", ()):
+            settings.update({key: before[key] for key in keys if key in before})
+    settings["fakes"] = [fake for fake in FAKE_SETTINGS if fake in used]
+    startups = {**before.get("fake_startup_s", {}), **settings.get("fake_startup_s", {})}
+    if startups:
+        settings["fake_startup_s"] = startups
+    out = {**report, "settings": settings, "results": results}
+    for key in ("startup", "latency"):
+        if key not in out and key in previous:
+            out[key] = previous[key]
+    return out, [r["stream"] for r in kept]
+
+
+def measured_apart(report: dict) -> list:
+    """A line per earlier run whose results a run with `--only` kept."""
+    this = report["machine"]
+    runs: dict = {}
+    for r in report["results"]:
+        at = r.get("measured")
+        if at and at["date"] != this["date"]:
+            runs.setdefault(json.dumps(at, sort_keys=True), []).append(r["stream"])
+    lines = []
+    for key, names in runs.items():
+        at = json.loads(key)
+        where = ""
+        if at.get("cpu") and (at["cpu"], at["cores"]) != (this["cpu"], this["cores"]):
+            where = f" on another machine ({at['cpu']}, {at['cores']} cores, Python {at['python']})"
+        lines.append(
+            f"Kept from an earlier run (this one ran with `--only`): {', '.join(names)}, "
+            f"measured on {at['date']}{where}, commit {at['commit']}, load average at start "
+            f"{', '.join(map(str, at.get('load_average') or ()))}."
+        )
+    return lines
+
+
+def write_results(report: dict, out: Path, keep_others: bool = False) -> tuple:
+    """results.json and results.md in `out`: (their paths, the cases kept). With
+    `keep_others` (a run with `--only`), the results of the other cases are kept from the
+    results.json there."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "results.json", out / "results.md"]
+    kept: list = []
+    if keep_others and paths[0].exists():
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            report, kept = merged(report, json.loads(paths[0].read_text()))
+    for r in report["results"]:
+        r.setdefault("measured", when(report["machine"]))
     paths[0].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     paths[1].write_text(render_markdown(report))
-    return paths
+    return paths, kept

@@ -4,6 +4,8 @@
     python -m bench.run --scale 2 --out-dir .bench/dev   # a quick look
     python -m bench.run --only feature_events --scale 5
     python -m bench.run --only latency                    # the latency case alone
+    python -m bench.run --only datasync_events            # the Data Sync case alone
+    python -m bench.run --only datasync_events --datasync-rows 200000   # a smaller file
     python -m bench.run --profile feature_events          # where the CPU goes
 
 What it does:
@@ -24,8 +26,17 @@ What it does:
 5. The latency case: a full sync of the six event streams with
    max_concurrent_requests 1, then 4; both wall times and their ratio, the
    requests, and whether each run's records equal the fake's truth.
-6. Prints a table beside the targets and writes bench/results.json and
-   bench/results.md (which the README quotes).
+6. The Data Sync case (bench/datasync.py): a fake Data Sync tree whose one
+   allEvents file holds `--datasync-rows` rows (1,000,000 by default, written
+   once and kept under .bench/), read by the installed `tap-pendo`
+   (datasync_events) and by the probe (bench/datasync_probe.py, the least a
+   Python reader must do) in alternating rounds, measured the same way; the
+   ratio of their rows per CPU-second, and the tap's peak RSS on this file and
+   on one of a fifth of the rows.
+7. Prints a table beside the targets and writes bench/results.json and
+   bench/results.md (which the README quotes). A run with `--only` keeps the
+   results of the other cases from the results.json it replaces (each result
+   says when it was measured).
 
 Before each measured event run the fake is warmed with one pass that reads
 the same bodies and discards them (`--no-warmup` skips it), so that the tap
@@ -37,8 +48,9 @@ ablation (HTTP alone, + parse, + transform, + write, whole tap; each without
 a profiler), then under cProfile (per-thread CPU clock), grouped by step.
 
 Modules: cases (what is measured), measure (one process: CPU, RSS, rows),
-runner (a case's rounds, its targets), check (records against the truth),
-report (table, results files), profile, limit (the limit pipeline).
+runner (a case's rounds, its targets), datasync (the Data Sync case), check
+(records against the truth), report (table, results files), profile, limit
+(the limit pipeline), datasync_probe (the probe).
 """
 
 from __future__ import annotations
@@ -48,6 +60,8 @@ from pathlib import Path
 
 from .cases import (
     CASE_NAMES,
+    DATASYNC_CODEC,
+    DATASYNC_ROWS,
     DAYS,
     DEFAULT_SCALE,
     EVENT_ROWS_WANTED,
@@ -58,6 +72,7 @@ from .cases import (
     chosen,
     fakes,
 )
+from .datasync import run_datasync_case
 from .report import fmt_int, machine, print_report, write_results
 from .runner import discover, latency_summary, log, run_case, startup_cost
 
@@ -74,12 +89,18 @@ def benchmark(args) -> dict:
             "days": DAYS,
             "warmup": not args.no_warmup,
             "rounds": args.repeat or 2,
+            "datasync_rows": args.datasync_rows,
+            "datasync_codec": args.datasync_codec,
         },
         "targets": {**TARGETS, "latency_wall_ratio": WALL_RATIO_TARGET},
         "results": [],
     }
-    servers = fakes(args, cases)
-    report["settings"]["fakes"] = list(servers)
+    api_cases = [c for c in cases if c.kind != "datasync"]
+    servers = fakes(args, api_cases)
+    report["settings"]["fakes"] = list(servers) + (
+        ["datasync"] if len(api_cases) < len(cases) else []
+    )
+    args.startup_cpu_s = None
     try:
         for fake in servers.values():
             fake.start()  # the fakes build their datasets at the same time
@@ -91,17 +112,21 @@ def benchmark(args) -> dict:
             name: round(f.startup_s, 1) for name, f in servers.items()
         }
         catalogs: dict = {}
-        for case in cases:
+        for case in api_cases:
             if (case.fake, case.period) not in catalogs:
                 catalogs[case.fake, case.period] = discover(servers[case.fake], case.period)
-        log("tap start-up cost (nothing selected)")
-        first = cases[0]
-        startup = startup_cost(servers[first.fake], catalogs[first.fake, first.period])
-        report["startup"] = startup
-        args.startup_cpu_s = startup["cpu_s"] if startup["returncode"] == 0 else None
+        if api_cases:
+            log("tap start-up cost (nothing selected)")
+            first = api_cases[0]
+            startup = startup_cost(servers[first.fake], catalogs[first.fake, first.period])
+            report["startup"] = startup
+            args.startup_cpu_s = startup["cpu_s"] if startup["returncode"] == 0 else None
         for case in cases:
-            fake = servers[case.fake]
-            result = run_case(case, fake, catalogs[case.fake, case.period], args)
+            if case.kind == "datasync":
+                result = run_datasync_case(case, args)
+            else:
+                fake = servers[case.fake]
+                result = run_case(case, fake, catalogs[case.fake, case.period], args)
             report["results"].append(result)
             if case.name == "feature_events":
                 report["settings"]["feature_event_rows"] = result["rows"]
@@ -110,7 +135,12 @@ def benchmark(args) -> dict:
             log(
                 f"{case.name}: {result['rows']:,} rows, {result['cpu_s']:.2f} CPU s, "
                 f"{fmt_int(result['rows_per_cpu_s'])} rows/CPU-s, {result['peak_rss_mb']:.0f} MB, "
-                f"{result['requests']} requests, {result['wall_s']:.1f} s"
+                f"{fmt_int(result['requests'])} requests, {result['wall_s']:.1f} s"
+                + (
+                    f", {result['ratio_to_probe']:.2f} × the probe"
+                    if "ratio_to_probe" in result
+                    else ""
+                )
             )
     finally:
         for fake in servers.values():
@@ -136,16 +166,32 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0.3,
         help="the latency case: seconds the fake waits before each answer",
     )
+    parser.add_argument(
+        "--datasync-rows",
+        type=int,
+        default=DATASYNC_ROWS,
+        help="rows of the Data Sync case's Avro file (written once, kept under .bench/)",
+    )
+    parser.add_argument(
+        "--datasync-codec",
+        choices=("snappy", "deflate", "null"),
+        default=DATASYNC_CODEC,
+        help="the Avro codec of that file",
+    )
     parser.add_argument("--only", nargs="+", choices=sorted(CASE_NAMES), help="only these cases")
     parser.add_argument(
         "--repeat",
         type=int,
         default=None,
-        help="rounds of limit and tap per case, the least CPU counting (default 2); "
+        help="rounds of limit (or probe) and tap per case, the least CPU counting (default 2); "
         "with --profile, passes per ablation step (default 1)",
     )
-    parser.add_argument("--no-limit", action="store_true", help="skip the limit pipeline")
-    parser.add_argument("--no-warmup", action="store_true", help="skip the fake's warm-up pass")
+    parser.add_argument(
+        "--no-limit", action="store_true", help="skip the limit pipeline (and the probe)"
+    )
+    parser.add_argument(
+        "--no-warmup", action="store_true", help="skip the fake's (or the file's) warm-up pass"
+    )
     parser.add_argument("--out-dir", default=str(REPO / "bench"), help="where results.{json,md} go")
     parser.add_argument("--no-write", action="store_true", help="write no results files")
     parser.add_argument("--profile", metavar="STREAM", help="profile one stream in-process instead")
@@ -164,8 +210,10 @@ def main(argv=None) -> None:
     report = benchmark(args)
     print_report(report)
     if not args.no_write:
-        paths = write_results(report, Path(args.out_dir))
+        paths, kept = write_results(report, Path(args.out_dir), keep_others=bool(args.only))
         log(f"wrote {' and '.join(map(str, paths))}")
+        if kept:
+            log(f"kept the earlier results of {', '.join(kept)} (see results.md)")
     failed = [r["stream"] for r in report["results"] if r.get("returncode")]
     if failed:
         raise SystemExit(f"bench: tap-pendo failed for {', '.join(failed)}")
