@@ -1,36 +1,44 @@
-"""The repo's meltano.yml: `meltano run tap-pendo target-jsonl`, offline, twice, and
-`meltano run tap-pendo target-postgres` (MeltanoLabs'), twice, into a throwaway server.
+"""The repo's meltano.yml: how Meltano installs and runs the tap and its loaders, and
+`meltano run tap-pendo target-postgres` (MeltanoLabs'), twice, offline, into a
+throwaway server: the first run writes every selected stream in full and leaves a
+state in Meltano's database; the second run's tap is handed that state, reads only
+the days after it, and updates the tables in place.
 
 The project is copied into a temporary directory with the executables pointed at
-the installed ones (so nothing is installed or fetched), and a system database
-of its own. The first run writes every selected stream in full and leaves a
-state in Meltano's database; the second run's tap is handed that state and
-writes only what is new.
+the installed ones (so nothing is installed or fetched), and a system database of
+its own. How target-jsonl loads a full sync is tests/ecosystem/test_singer_tools.py's.
+
+Pinned clock (tests/support/moments.py): US_DST_EVE, Saturday 31 October 2026 in New
+York; the second run comes 26 hours later, inside the 25-hour day. Meltano, the tap
+and the target run on that clock (libfaketime).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-from tap_pendo.timefmt import DAY_MS, HOUR_MS, parse_datetime_ms
-from tests.ecosystem.common import REPO, SCALE, quote_ident, tool, truth
-from tests.fake_pendo import FakePendo
-from tests.integration.harness import TAP, base_config, clock_env
+from tests.support import moments
+from tests.support.fakes import base_config, pinned_fake
+from tests.support.moments import DAY_MS, HOUR_MS, ms
+from tests.support.tap import TAP, TIMEOUT
+from tests.support.targets import REPO, meltano_env, quote_ident, tool
 
-STATE_ID = "dev:tap-pendo-to-target-jsonl"
+STATE_ID = "dev:tap-pendo-to-target-postgres"
 EXECUTABLES = {
     "tap-pendo": lambda: TAP,
     "target-jsonl": lambda: tool("target-jsonl", "target-jsonl"),
     "target-postgres": lambda: tool("target-postgres", "target-postgres"),
 }
+SCHEMA = "meltano_pendo"
 
 
+@lru_cache(maxsize=1)
 def project_file() -> dict:
     """meltano.yml, parsed by the YAML library of Meltano's own virtualenv."""
     code = "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"
@@ -59,7 +67,7 @@ def selected_streams() -> set:
 
 def test_meltano_yml_declares_the_tap_as_installed_here():
     """How Meltano installs and runs the extractor; its settings and capabilities are
-    checked against the tap's own table in tests/integration/test_meltano_settings.py."""
+    checked against the tap's `--about` in tests/integration/test_meltano_settings.py."""
     tap = plugin("extractors", "tap-pendo")
     assert tap["namespace"] == "tap_pendo" and tap["executable"] == "tap-pendo"
     assert tap["pip_url"] == "-e ."
@@ -126,17 +134,15 @@ def meltano_project(tmp_path):
     return project
 
 
-def meltano(project: Path, *args, env: dict, timeout: int = 300) -> subprocess.CompletedProcess:
+def meltano(project: Path, *args, env: dict, now_ms: int | None = None):
     done = subprocess.run(
         [tool("meltano", "meltano"), *args],
         cwd=project,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=TIMEOUT,
         env={
-            **os.environ,
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_DISABLE_TRACKING": "true",
+            **meltano_env(now_ms),
             "MELTANO_DATABASE_URI": f"sqlite:///{project / 'system.db'}",
             **env,
         },
@@ -145,11 +151,24 @@ def meltano(project: Path, *args, env: dict, timeout: int = 300) -> subprocess.C
     return done
 
 
-def read_output(directory: Path) -> dict:
-    return {
-        p.stem: [json.loads(line) for line in p.read_text().splitlines()]
-        for p in directory.glob("*.jsonl")
-    }
+def table_counts(postgres, streams) -> dict:
+    """stream -> (rows, distinct primary keys) of its table, in one query."""
+    keys: dict = {}
+    for row in postgres.rows(
+        "SELECT c.relname AS stream, a.attname AS name FROM pg_index i"
+        " JOIN pg_class c ON c.oid = i.indrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+        f" WHERE i.indisprimary AND n.nspname = '{SCHEMA}'"
+    ):
+        keys.setdefault(row["stream"], []).append(quote_ident(row["name"]))
+    assert all(keys.get(stream) for stream in streams), f"tables without a key: {keys}"
+    parts = [
+        f"SELECT '{stream}' AS stream, count(*) AS rows, count(DISTINCT ({', '.join(keys[stream])}))"
+        f" AS keys FROM {SCHEMA}.{quote_ident(stream)}"
+        for stream in streams
+    ]
+    return {r["stream"]: (r["rows"], r["keys"]) for r in postgres.rows(" UNION ALL ".join(parts))}
 
 
 def windows(log: str, stream: str) -> int:
@@ -159,133 +178,81 @@ def windows(log: str, stream: str) -> int:
     return int(found[-1])
 
 
-def test_meltano_run_twice_hands_the_state_over(meltano_project):
-    project = meltano_project
-    with FakePendo(seed=41, scale=SCALE) as fake:
-        config = base_config(fake)
-        env = {
-            "TAP_PENDO_X_PENDO_INTEGRATION_KEY": fake.key,
-            "TAP_PENDO_API_URL": fake.url,
-            "TAP_PENDO_START_DATE": config["start_date"],
-        }
-        # The key is taken from the environment and never shown.
-        listed = meltano(project, "config", "list", "tap-pendo", env=env)
-        assert fake.key not in listed.stdout + listed.stderr
-
-        run1 = meltano(
-            project,
-            "run",
-            "--no-install",
-            "tap-pendo",
-            "target-jsonl",
-            env={**env, "TARGET_JSONL_DESTINATION_PATH": str(project / "out1")},
-        )
-        first = read_output(project / "out1")
-        streams = selected_streams()
-        assert set(first) == streams
-        for stream in streams:
-            assert len(first[stream]) == len(truth(fake, stream, config)) > 0, stream
-        # The select example's exclusions took effect.
-        assert not any("latitude" in r or "longitude" in r for r in first["guide_events"])
-        assert any("country" in r for r in first["guide_events"])
-
-        saved = json.loads(meltano(project, "state", "get", STATE_ID, env=env).stdout)
-        bookmarks = saved["singer_state"]["bookmarks"]
-        assert set(bookmarks) == streams
-
-        run2 = meltano(
-            project,
-            "run",
-            "--no-install",
-            "tap-pendo",
-            "target-jsonl",
-            env={**env, "TARGET_JSONL_DESTINATION_PATH": str(project / "out2")},
-        )
-        second = read_output(project / "out2")
-
-    # Had the state not reached the tap, it would have read every day and written
-    # everything again: it read the last two days.
-    assert windows(run1.stderr, "feature_events") >= 30
-    assert windows(run2.stderr, "feature_events") <= 3
-    assert sum(map(len, second.values())) < sum(map(len, first.values())) / 10
-    for stream, rows in second.items():
-        ((field, bookmark),) = bookmarks[stream].items()
-        # Entities come again from their bookmark; periods and guide events from the
-        # last (partial) day, or the day before the bookmark's.
-        reach = 0 if field in ("lastupdated", "last_updated_at") else DAY_MS + 25 * HOUR_MS
-        for row in rows:
-            value = row.get(field)  # entities without a date come every time
-            if value is not None:
-                assert parse_datetime_ms(value) >= parse_datetime_ms(bookmark) - reach, (
-                    stream,
-                    row,
-                )
-    after = json.loads(meltano(project, "state", "get", STATE_ID, env=env).stdout)
-    for stream, bookmark in bookmarks.items():
-        ((field, value),) = bookmark.items()
-        assert after["singer_state"]["bookmarks"][stream][field] >= value, stream
-
-
-def test_meltano_run_into_postgres_twice_upserts(meltano_project, postgres):
+@pytest.mark.timeout(300)
+def test_meltano_run_into_postgres_twice_hands_the_state_over_and_upserts(
+    meltano_project, postgres
+):
     """`meltano run tap-pendo target-postgres` with the project's loader config (only the
     connection given, as environment variables): every selected stream is a table with one
-    row per key, empty account ids stay '', and the second run updates rows in place."""
+    row per key, as many as the truth has; empty account ids stay ''; the select example's
+    exclusions hold; Meltano keeps the state, and the second run reads only from it."""
     project = meltano_project
-    schema = "meltano_pendo"
-    with FakePendo(seed=43, scale=SCALE) as fake:
+    streams = sorted(selected_streams())
+    with pinned_fake(moments.US_DST_EVE, seed=43, scale=0.2, days=12) as fake:
         config = base_config(fake)
+        start = ms(config["start_date"])
         env = {
             "TAP_PENDO_X_PENDO_INTEGRATION_KEY": fake.key,
             "TAP_PENDO_API_URL": fake.url,
             "TAP_PENDO_START_DATE": config["start_date"],
-            "TAP_PENDO_LOOKBACK_WINDOW": "1",
             "TARGET_POSTGRES_HOST": postgres.host,
             "TARGET_POSTGRES_PORT": str(postgres.port),
             "TARGET_POSTGRES_USER": postgres.user,
             "TARGET_POSTGRES_PASSWORD": postgres.password,
             "TARGET_POSTGRES_DATABASE": postgres.dbname,
-            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
+            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,
         }
-        listed = meltano(project, "config", "list", "target-postgres", env=env)
-        assert postgres.password not in listed.stdout + listed.stderr
-        streams = selected_streams()
-        counts = []
+        logs, counts = [], []
         for run in range(2):
             if run:
                 fake.advance(26)  # and the clocks of Meltano, the tap and the target with it
-            clock = clock_env(fake)
-            meltano(
-                project, "run", "--no-install", "tap-pendo", "target-postgres", env={**env, **clock}
+            done = meltano(
+                project,
+                "run",
+                "--no-install",
+                "tap-pendo",
+                "target-postgres",
+                env=env,
+                now_ms=fake.dataset.now_ms,
             )
-            counts.append({})
+            logs.append(done.stderr)
+            if not run:
+                saved = json.loads(meltano(project, "state", "get", STATE_ID, env=env).stdout)
+                bookmarks = saved["singer_state"]["bookmarks"]
+                assert set(bookmarks) == set(streams)
+            counts.append(table_counts(postgres, streams))
             for stream in streams:
-                table = f'{schema}."{stream}"'
-                key = ", ".join(map(quote_ident, postgres.primary_key(schema, stream)))
-                assert key, stream  # every selected stream has a key
-                counts[-1][stream] = postgres.value(f"SELECT count(*) FROM {table}")
-                distinct = postgres.value(
-                    f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM {table}) d"
-                )
-                assert counts[-1][stream] == distinct == len(truth(fake, stream, config)), (
-                    run,
-                    stream,
-                )
+                rows, keys = counts[-1][stream]
+                assert rows == keys == len(fake.truth(stream, start_ms=start)), (run, stream)
         tables = postgres.rows(
-            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema}'"
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{SCHEMA}'"
         )
-        assert {t["table_name"] for t in tables} == streams
-        assert counts[1]["accounts"] > counts[0]["accounts"]
-        empty = postgres.value(
-            f"SELECT count(*) FROM {schema}.feature_events WHERE account_id = ''"
-        )
-        assert empty > 0
-        # The guide_events exclusions of the select example: no value arrived. (The tap's
-        # SCHEMA message still declares them, so the target may create empty columns.)
-        columns = postgres.rows(
-            "SELECT column_name FROM information_schema.columns"
-            f" WHERE table_schema = '{schema}' AND table_name = 'guide_events'"
-        )
-        excluded = {"latitude", "longitude"} & {c["column_name"] for c in columns}
-        for column in excluded:
-            filled = f"SELECT count({column}) FROM {schema}.guide_events"
-            assert postgres.value(filled) == 0, column
+        assert {t["table_name"] for t in tables} == set(streams)
+
+    # Had the state not reached the tap, it would have read every day again: it read from
+    # the day before its bookmark.
+    assert windows(logs[0], "feature_events") >= 12
+    assert windows(logs[1], "feature_events") <= 3
+    assert counts[1]["accounts"][0] > counts[0]["accounts"][0]
+    # The rows the second run updated are those from its bookmarks on, less the lookback.
+    rewritten = postgres.value(
+        f"SELECT count(*) FROM {SCHEMA}.feature_events WHERE _sdc_sync_started_at = "
+        f"(SELECT max(_sdc_sync_started_at) FROM {SCHEMA}.feature_events)"
+    )
+    oldest = postgres.value(
+        f"SELECT extract(epoch FROM min(day)) * 1000 FROM {SCHEMA}.feature_events WHERE "
+        f"_sdc_sync_started_at = (SELECT max(_sdc_sync_started_at) FROM {SCHEMA}.feature_events)"
+    )
+    reach = ms(bookmarks["feature_events"]["day"]) - DAY_MS - 25 * HOUR_MS
+    assert 0 < rewritten < counts[1]["feature_events"][0] and oldest >= reach
+    empty = postgres.value(f"SELECT count(*) FROM {SCHEMA}.feature_events WHERE account_id = ''")
+    assert empty > 0
+    # The guide_events exclusions of the select example: no value arrived. (The tap's
+    # SCHEMA message still declares them, so the target may create empty columns.)
+    columns = postgres.rows(
+        "SELECT column_name FROM information_schema.columns"
+        f" WHERE table_schema = '{SCHEMA}' AND table_name = 'guide_events'"
+    )
+    for column in {"latitude", "longitude"} & {c["column_name"] for c in columns}:
+        assert postgres.value(f"SELECT count({column}) FROM {SCHEMA}.guide_events") == 0, column
+    assert postgres.value(f"SELECT count(country) FROM {SCHEMA}.guide_events") > 0
