@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.fake_pendo.process import FakeProcess
-from tests.integration.harness import select as select_catalog
+from tests.support.tap import select as select_catalog
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".bench"  # configs, catalogs, stderr of each run, the fakes' logs

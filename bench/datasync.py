@@ -38,7 +38,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.integration.harness import select as select_catalog
+from tests.support.tap import select as select_catalog
 
 from .cases import REPO, TAP, WORK, Case, write_json
 from .measure import MB, best_of, measure, run_json, stderr_tail
