@@ -198,9 +198,12 @@ def datasync_note(r: dict) -> str:
         f"{f['mb']:g} MB ({f['codec']}). "
     )
     if probe:
+        rss = f"{probe['peak_rss_mb']:.0f} MB"
+        if probe["peak_rss_mb"] <= probe.get("rss_floor_mb", 0) + 1:
+            rss = f"at most {rss} (the bench's own peak at the start: bench/measure.py)"
         text += (
             f"Probe: {fmt_int(probe['rows'])} rows, {probe['cpu_s']:.2f} CPU s, "
-            f"{fmt_int(probe['rows_per_cpu_s'])} rows/CPU-s, {probe['peak_rss_mb']:.0f} MB, "
+            f"{fmt_int(probe['rows_per_cpu_s'])} rows/CPU-s, peak RSS {rss}, "
             f"{probe['wall_s']:.1f} s wall. "
         )
     text += (
