@@ -37,6 +37,7 @@ __all__ = [
     "NoPendo",
     "Reading",
     "after_bytes",
+    "after_claims",
     "after_first_state",
     "assert_chain_exact",
     "assert_emitted",
@@ -308,12 +309,14 @@ class Reading:
     state: dict | None = None
     rows: Counter = field(default_factory=Counter)  # stream -> records in this run
     since_state: Counter = field(default_factory=Counter)  # stream -> since the last STATE
+    claimed: int = 0  # records before the last STATE
 
     def read(self, line: bytes) -> None:
         self.bytes += len(line)
         if line.startswith(b'{"type":"STATE"'):
             self.state = json.loads(line)["value"]
             self.states += 1
+            self.claimed = sum(self.rows.values())
             self.since_state = Counter()
         elif line.startswith(b'{"type":"RECORD"'):
             stream = json.loads(line)["stream"]
@@ -331,11 +334,19 @@ def after_first_state():
 
 
 def mid_stream(stream: str, rows: int = 20):
-    """Inside `stream`'s files: its last STATE says it is under way, and `rows` of its
-    records were read since."""
+    """Inside `stream`'s files: a STATE was read, and `rows` records of `stream` since
+    the last one (records that no STATE claims yet)."""
     return (
         f"inside {stream}'s files",
-        lambda reading: bool(reading.under_way(stream)) and reading.since_state[stream] >= rows,
+        lambda reading: reading.states >= 1 and reading.since_state[stream] >= rows,
+    )
+
+
+def after_claims(rows: int = 20):
+    """After a STATE that claims records, and `rows` records not claimed yet."""
+    return (
+        f"after a STATE that claims records, {rows} records on",
+        lambda reading: reading.claimed > 0 and sum(reading.since_state.values()) >= rows,
     )
 
 
