@@ -357,14 +357,16 @@ def after_bytes(rng: random.Random, low: int, high: int):
 
 def run_until(tmp_path, config, catalog, state, rule, pipe_bytes: int = 4096) -> tuple:
     """Run tap-pendo, reading its stdout line by line through a `pipe_bytes` pipe, and
-    kill -9 it as soon as `rule(reading)` holds: (TapRun, killed?)."""
+    kill -9 it as soon as the `rule` ((name, predicate of a Reading)) holds: (TapRun,
+    killed?)."""
+    _, holds = rule
     tap = TapProcess(tmp_path, config, catalog, now_ms=None, state=state, pipe_bytes=pipe_bytes)
     reading = Reading()
     killed = False
     try:
         for line in tap.lines():
             reading.read(line)
-            if rule(reading):
+            if holds(reading):
                 tap.kill()
                 killed = True
                 break
@@ -390,7 +392,8 @@ def kill_chain(tmp_path, config, catalog, rules, state=None) -> list:
     last STATE printed so far, then once more to its end: the ChainRuns. Every rule must
     kill its run (the tap must not finish first), and the last run must succeed."""
     chain = []
-    for number, (name, rule) in enumerate(rules):
+    for number, rule in enumerate(rules):
+        name = rule[0]
         run, killed = run_until(Path(tmp_path) / f"run{number}", config, catalog, state, rule)
         assert killed, (
             f"run {number} ended ({run.returncode}) before '{name}': {run.stderr[-2000:]}"
