@@ -34,6 +34,7 @@ import pytest
 
 from tests.fake_pendo.datasync import FakeDataSync, S3Store, damage
 from tests.support.datasync import (
+    STREAMS,
     ChainRun,
     after_bytes,
     after_claims,
@@ -61,34 +62,14 @@ def discover(tmp_path, config) -> dict:
     return select_datasync(json.loads(run.stdout))
 
 
-# -- kill -9 and resume -------------------------------------------------------------
+# -- the trees and the catalog -------------------------------------------------------
 
 
-def test_kill_9_at_several_points_then_resume_loses_and_repeats_nothing(tmp_path):
-    fake = FakeDataSync(tmp_path / "tree", seed=3, days=10)
-    fake.write_history()
-    fake.next_day()
-    fake.write_retroactive("Page")
-    config = datasync_config(fake.url, max_concurrent_requests=4)
-    catalog = discover(tmp_path / "discover", config)
-    rng = random.Random(SEED)
-    rules = [
-        mid_stream("datasync_events", rows=30),  # inside the largest stream's files
-        after_first_state(),
-        after_claims(rows=20),
-        after_bytes(rng, 100_000, 400_000),
-        after_claims(rows=20),
-    ]
-    chain = kill_chain(tmp_path / "runs", config, catalog, rules)
-    assert_chain_exact(chain, fake)
-    assert chain[-1].run.state["bookmarks"] == expected_bookmarks(fake)
-    # The kills cut the sync: the killed runs claimed part of it, and left work undone.
-    claimed_before = sum(len(r) for link in chain[:-1] for r in claimed(link).values())
-    assert claimed_before > 0
-    assert sum(len(records) for records in chain[-1].run.records.values()) > 0
-
-
-# -- bad inputs ---------------------------------------------------------------------
+def assert_same_columns(fake: FakeDataSync, catalog: dict) -> None:
+    """The catalog was discovered on a tree with the columns of `fake`'s."""
+    properties = {e["tap_stream_id"]: e["schema"]["properties"] for e in catalog["streams"]}
+    for stream in STREAMS:
+        assert properties[stream] == fake.columns(stream), stream
 
 
 def small_tree(path) -> FakeDataSync:
@@ -104,6 +85,35 @@ def catalog(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("datasync-catalog")
     fake = small_tree(tmp / "tree")
     return discover(tmp / "discover", datasync_config(fake.url))
+
+
+# -- kill -9 and resume -------------------------------------------------------------
+
+
+def test_kill_9_at_several_points_then_resume_loses_and_repeats_nothing(catalog, tmp_path):
+    fake = FakeDataSync(tmp_path / "tree", seed=3, days=10)
+    fake.write_history()
+    fake.next_day()
+    fake.write_retroactive("Page")
+    assert_same_columns(fake, catalog)
+    config = datasync_config(fake.url, max_concurrent_requests=4)
+    rng = random.Random(SEED)
+    rules = [
+        mid_stream("datasync_events", rows=30),  # inside the largest stream's files
+        after_first_state(),
+        after_claims(rows=20),
+        after_bytes(rng, 100_000, 400_000),
+    ]
+    chain = kill_chain(tmp_path / "runs", config, catalog, rules)
+    assert_chain_exact(chain, fake)
+    assert chain[-1].run.state["bookmarks"] == expected_bookmarks(fake)
+    # The kills cut the sync: the killed runs claimed part of it, and left work undone.
+    claimed_before = sum(len(r) for link in chain[:-1] for r in claimed(link).values())
+    assert claimed_before > 0
+    assert sum(len(records) for records in chain[-1].run.records.values()) > 0
+
+
+# -- bad inputs ---------------------------------------------------------------------
 
 
 def restore(fake: FakeDataSync, pristine: Path) -> None:
@@ -144,6 +154,10 @@ def test_damaged_export_stops_the_run_cleanly_and_claims_nothing_after_it(case, 
         )
         bookmark = (failed.state or {}).get("bookmarks", {}).get(stream) or {}
         assert bookmark.get("export_counter", {}).get(folder, 0) < counter, (stream, bookmark)
+    if not failed.states or case == "corrupted Avro file":
+        # Nothing claimed (the manifests are read before any file); or the file and the
+        # stream of the truncated case, whose resume stands for this one's.
+        return
     # Repaired, a run from the last STATE emits exactly what that STATE did not claim.
     restore(fake, pristine)
     resumed = run_tap(
@@ -199,8 +213,6 @@ def test_wrong_or_missing_s3_credentials_stop_the_run_cleanly_and_leak_nothing(c
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": "",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
     }
     with S3Store(fake.root, bucket="datasync-credentials") as store:
         endpoint = {k: v for k, v in store.storage_options.items() if k not in ("key", "secret")}
