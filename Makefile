@@ -11,7 +11,11 @@ TEST_DEPS :=
 # make bench (issue 7).
 -include make/bench.mk
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test check lint clean
+
+# pytest-xdist workers for `make test` (auto: one per core); a module's tests stay on
+# one worker (--dist loadscope), as they share its fakes and runs.
+TEST_WORKERS ?= auto
 
 # uv installs in seconds what pip resolves in minutes (s3fs pins botocore, moto wants
 # boto3: pip backtracks for over two minutes); it is a build tool only, not a dependency
@@ -27,10 +31,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-# The installs are independent of each other: made in parallel.
+# The installs are independent of each other: made in parallel. tests/README.md says
+# what each folder proves.
 test:
 	$(MAKE) -j4 $(STAMP) $(TEST_DEPS)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope tests
+
+# The quick loop: lint, the unit tests and the fake's own tests, in parallel.
+check: lint
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope tests/unit tests/fake
 
 lint: $(STAMP)
 	$(BIN)/ruff check tap_pendo tests bench scripts

@@ -26,3 +26,18 @@ def catalogs(tmp_path_factory):
         return found[period]
 
     return catalog
+
+
+# The folders in the order their modules are handed to pytest-xdist's workers (whole
+# modules, --dist loadscope): the longest first, so that none is left to run alone at
+# the end. The order of tests within a folder is kept.
+FOLDERS_FIRST = ("ecosystem", "reliability", "integration", "fake", "unit")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        parts = item.nodeid.split("/")
+        folder = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+        return FOLDERS_FIRST.index(folder) if folder in FOLDERS_FIRST else len(FOLDERS_FIRST)
+
+    items.sort(key=rank)
