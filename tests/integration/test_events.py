@@ -31,7 +31,7 @@ SLICES = {
 @pytest.mark.parametrize("case", list(SLICES))
 def test_end_date_slices_are_each_the_truth_and_together_one_run(case, catalogs, tmp_path):
     tz, now, period = SLICES[case]
-    with pinned_fake(now, seed=7, scale=0.3, days=8, tz=tz) as fake:
+    with pinned_fake(now, seed=7, scale=0.2, days=8, tz=tz) as fake:
         config = base_config(fake, period=period, record_limit=1000)
         catalog = select(catalogs(period), SLICED)
         start = ms(config["start_date"])

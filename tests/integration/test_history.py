@@ -25,7 +25,7 @@ LONG_AGO = "2020-01-01T00:00:00Z"  # before the fake's oldest history, which Pen
 @pytest.fixture(scope="module")
 def fake():
     """Read only: no test here moves its clock."""
-    with pinned_fake(moments.YEAR_END_NEW_YORK, seed=13, scale=0.3, days=10) as server:
+    with pinned_fake(moments.YEAR_END_NEW_YORK, seed=13, scale=0.2, days=8) as server:
         yield server
 
 

@@ -38,7 +38,7 @@ def bookmark_ms(run, stream: str) -> int:
 @pytest.fixture(scope="module")
 def fake():
     """Read only: no test here moves its clock."""
-    with pinned_fake(NOW, seed=47, scale=0.4, days=8, tz=TZ) as server:
+    with pinned_fake(NOW, seed=47, scale=0.3, days=6, tz=TZ) as server:
         yield server
 
 
