@@ -32,8 +32,8 @@ from tests.fake_pendo.datasync import FakeDataSync
 from tests.support.datasync import (
     EVENT_STREAMS,
     STREAMS,
+    after_claims,
     datasync_config,
-    mid_stream,
     run_until,
     select_datasync,
 )
@@ -168,7 +168,7 @@ def test_readme_views_equal_pendos_view_after_two_loads_and_a_kill(postgres, tmp
     target = [tool("target-postgres", "target-postgres")]
     target_config = db.target_config(SCHEMA, **TARGET_SETTINGS)
 
-    fake = FakeDataSync(tmp_path / "tree", seed=7, days=9, scale=0.5)
+    fake = FakeDataSync(tmp_path / "tree", seed=7, days=9, scale=0.3)
     fake.write_history()
     config = datasync_config(fake.url, max_concurrent_requests=4)
     catalog1 = discover(tmp_path / "discover1", config)
@@ -185,7 +185,7 @@ def test_readme_views_equal_pendos_view_after_two_loads_and_a_kill(postgres, tmp
     catalog2 = discover(tmp_path / "discover2", config)
     schemas = schemas_of(catalog2)
     killed, was_killed = run_until(
-        tmp_path / "sync2", config, catalog2, first.state, mid_stream("datasync_events", 30)
+        tmp_path / "sync2", config, catalog2, first.state, after_claims(rows=20)
     )
     assert was_killed and killed.state, killed.stderr[-2000:]
     lines = killed.stdout.split("\n")[:-1]  # whole lines only

@@ -30,6 +30,7 @@ from tests.support.datasync import (
     assert_run_emitted,
     datasync_config,
     expected_bookmarks,
+    select_datasync,
 )
 from tests.support.secret import SECRET_KEY, SECRET_MARK
 from tests.support.tap import run_tap
@@ -52,13 +53,7 @@ def discover(tmp_path, config, env=None) -> dict:
     """The catalog tap-pendo discovers; the Data Sync streams selected, the others not."""
     run = run_tap(tmp_path, config, now_ms=None, discover=True, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
-    catalog = json.loads(run.stdout)
-    for entry in catalog["streams"]:
-        chosen = entry["tap_stream_id"] in STREAMS
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = chosen
-    return catalog
+    return select_datasync(json.loads(run.stdout))
 
 
 def entries(catalog: dict) -> dict:
@@ -199,7 +194,7 @@ def test_start_and_end_date_leave_out_event_and_period_rows_not_definitions(stor
 
 
 def test_lost_exports_are_named_in_one_warning_and_the_rest_is_emitted(story, tmp_path):
-    fake = FakeDataSync(tmp_path / "tree", seed=1, days=10)
+    fake = FakeDataSync(tmp_path / "tree", seed=4, days=3, scale=0.3)
     fake.write_history()
     for _ in range(3):
         fake.next_day()
