@@ -40,10 +40,6 @@ PAGE = 10  # rows per request: fewer than the rows that share one date, or have 
 UNDATED_EVERY = 3  # every third guide, segment and report has no lastUpdatedAt
 
 
-def keyed(records, stream) -> dict:
-    return by_key(records, primary_key(stream))
-
-
 def strip_dates(rows: list) -> list:
     """Every UNDATED_EVERY-th row (from the second) without its lastUpdatedAt."""
     return [
@@ -109,10 +105,12 @@ def test_a_second_run_with_nothing_changed_emits_only_what_its_bookmark_cannot_s
         assert bookmark_value_ms(stream, bookmark) == newest[0], stream
         if stream in KEYSET_STREAMS:
             assert tuple(bookmark["newest"]) == newest, f"{stream}: {bookmark}"
-        expected = keyed(entity_rows_after(stream, first.records[stream], bookmark), stream)
+        expected = by_key(
+            entity_rows_after(stream, first.records[stream], bookmark), primary_key(stream)
+        )
         again = second.records.get(stream, [])
-        assert len(keyed(again, stream)) == len(again), f"{stream}: a key came twice"
-        assert keyed(again, stream) == expected, stream
+        assert len(by_key(again, primary_key(stream))) == len(again), f"{stream}: a key came twice"
+        assert by_key(again, primary_key(stream)) == expected, stream
         assert second.state["bookmarks"][stream] == bookmark, stream
         undated += sum(1 for r in expected.values() if position(stream, r) is None)
         ties += sum(1 for r in expected.values() if position(stream, r) is not None)
@@ -186,11 +184,13 @@ def test_streams_on_the_guides_listing_keep_their_own_bookmarks(
     assert listing["total"] == listing["sources"]["guides"], "one listing serves the three"
     for stream in streams:
         got = second.records.get(stream, [])
-        assert len(keyed(got, stream)) == len(got), f"{stream}: a key came twice"
+        assert len(by_key(got, primary_key(stream))) == len(got), f"{stream}: a key came twice"
         if stream in first_streams:
             bookmark = first.state["bookmarks"][stream]
             expected = entity_rows_after(stream, first.records[stream], bookmark)
-            assert keyed(got, stream) == keyed(expected, stream), f"{stream}: past its bookmark"
+            assert by_key(got, primary_key(stream)) == by_key(expected, primary_key(stream)), (
+                f"{stream}: past its bookmark"
+            )
             assert second.state["bookmarks"][stream] == bookmark
         else:
             assert_truth(second, fake, [stream], start_ms=ms(START_DATE))
