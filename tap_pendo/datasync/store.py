@@ -49,6 +49,7 @@ _NO_CREDENTIALS = {
     "DefaultCredentialsError",
     "RefreshError",
     "ClientAuthenticationError",
+    "ProfileNotFound",  # botocore: `profile` names none of the AWS config's profiles
 }
 _UNREACHABLE = {
     "EndpointConnectionError",

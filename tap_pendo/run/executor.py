@@ -61,6 +61,7 @@ SLOTS_PER_UNIT = 8  # batches a unit may have waiting for its turn
 THROTTLE_UNITS_PER_WORKER = 16  # spawned units queued per worker before spawning waits
 OPEN_UNITS_PER_WORKER = 4  # units taken and not yet written, per worker
 STATE_SECONDS = 1.0  # at most one STATE a second while streams are under way
+DRAIN_ITEMS = 256  # items handled under one STATE at most, when more are ready
 STOP_POLL_SECONDS = 0.1  # how soon a worker waiting for a slot sees that the run stopped
 
 
@@ -113,6 +114,7 @@ class Executor:
         self._stopping = threading.Event()
         self._failure: Optional[BaseException] = None
         self._unit_ended = False  # a unit that asks for a STATE of its own ended
+        self._last_state: Optional[bytes] = None  # the last STATE written, as JSON
         self._workers = [
             threading.Thread(target=self._worker, name=f"worker-{i}", daemon=True)
             for i in range(workers)
@@ -129,7 +131,11 @@ class Executor:
         try:
             while not self._checkpoints.all_finished:
                 moved |= self._handle(self._out.get())
-                while self._failure is None:  # what else is ready goes under the same STATE
+                # What else is ready goes under the same STATE, up to a bound: a fast source
+                # (local files) keeps the queue full, and STATEs must still come.
+                for _ in range(DRAIN_ITEMS):
+                    if self._failure is not None:
+                        break
                     try:
                         moved |= self._handle(self._out.get_nowait())
                     except queue.Empty:
@@ -137,11 +143,11 @@ class Executor:
                 if self._failure is not None:
                     # What was written before the failure is claimed, then the run ends.
                     if moved:
-                        self._output.state(self._checkpoints.update(state))
+                        self._write_state(state)
                     raise self._failure
                 # A STATE once a unit that asks for one ends, else at most every STATE_SECONDS.
                 if moved and (self._unit_ended or time.monotonic() - last_state >= STATE_SECONDS):
-                    self._output.state(self._checkpoints.update(state))
+                    self._write_state(state)
                     last_state, moved, self._unit_ended = time.monotonic(), False, False
         finally:
             self._stopping.set()
@@ -149,8 +155,16 @@ class Executor:
         for worker in self._workers:
             worker.join()
         # Every stream finished: currently_syncing is None.
-        self._output.state(self._checkpoints.update(state))
+        self._write_state(state)
         return state
+
+    def _write_state(self, state: dict) -> None:
+        """A STATE of what the checkpoints claim now, unless it says what the last one did."""
+        self._checkpoints.update(state)
+        said = orjson.dumps(state)
+        if said != self._last_state:
+            self._output.state(state)
+            self._last_state = said
 
     def _handle(self, item) -> bool:
         """Act on one item from the workers; True if some stream's checkpoint may have moved."""
