@@ -37,9 +37,10 @@ test:
 	$(MAKE) -j4 $(STAMP) $(TEST_DEPS)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope tests
 
-# The quick loop: lint, the unit tests and the fake's own tests, in parallel.
+# The quick loop: lint, the unit tests and the suite's rules, in parallel (tests/fake
+# too when the fake changes: `pytest -n auto tests/fake`).
 check: lint
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope tests/unit tests/fake
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope tests/unit tests/test_suite_rules.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check tap_pendo tests bench scripts
