@@ -3,10 +3,12 @@ peak memory so far. Read from /proc, so that no sleep decides that a tap has sta
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 
-SYSCALL_WRITE = 1  # x86_64 and the generic table alike: write(fd, ...)
-SYSCALL_FUTEX = {202, 98}  # x86_64, aarch64: a thread waiting on a lock or a condition
+# The numbers of write(fd, ...) and futex (a thread waiting on a lock or a condition).
+SYSCALLS = {"x86_64": (1, 202), "aarch64": (64, 98)}
+SYSCALL_WRITE, SYSCALL_FUTEX = SYSCALLS.get(platform.machine(), SYSCALLS["x86_64"])
 
 
 def threads(pid: int) -> list:
@@ -32,7 +34,7 @@ def blocked_writing_stdout(pid: int) -> bool:
     waits for the network, and none will until its stdout is read."""
     seen = threads(pid)
     writing = [t for t in seen if t[0] == "S" and t[1] == SYSCALL_WRITE and t[2] == 1]
-    waiting = [t for t in seen if t[0] == "S" and t[1] in SYSCALL_FUTEX]
+    waiting = [t for t in seen if t[0] == "S" and t[1] == SYSCALL_FUTEX]
     return len(writing) == 1 and len(writing) + len(waiting) == len(seen)
 
 
