@@ -63,7 +63,7 @@ ecosystem-apt:
 	fi
 
 test-ecosystem: $(STAMP) ecosystem-deps
-	$(BIN)/python -m pytest -q tests/ecosystem
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope tests/ecosystem
 
 TEST_DEPS += ecosystem-deps
 
