@@ -227,25 +227,45 @@ def main(argv=None) -> None:
     try:
         run(args)
     except UserError as error:
-        LOGGER.critical(str(error))
-        sys.exit(EXIT_USER_ERROR)
+        _last_line(str(error), EXIT_USER_ERROR)
     except BrokenPipeError:
         # The target exited or closed its input. What is still buffered cannot be written:
         # without this, Python's own flush at exit would print a second traceback.
         _discard_stdout()
-        LOGGER.critical(
+        _last_line(
             "the target stopped reading the tap's output (stdout closed): see the target's "
-            "error; rerun with the last STATE it received to resume"
+            "error; rerun with the last STATE it received to resume",
+            EXIT_OUTPUT_CLOSED,
         )
-        sys.exit(EXIT_OUTPUT_CLOSED)
     except KeyboardInterrupt:
-        LOGGER.critical("interrupted: rerun with the last STATE to resume")
-        sys.exit(EXIT_INTERRUPTED)
+        _last_line("interrupted: rerun with the last STATE to resume", EXIT_INTERRUPTED)
     except Exception:
         # A bug: show its traceback, but through the logger, so that the key is
         # taken out of it like out of every other line.
-        LOGGER.exception("tap-pendo failed; please report this at the tap-pendo issue tracker")
-        sys.exit(EXIT_INTERNAL_ERROR)
+        _last_line(
+            "tap-pendo failed; please report this at the tap-pendo issue tracker",
+            EXIT_INTERNAL_ERROR,
+            exc_info=sys.exc_info(),
+        )
+
+
+def _last_line(message: str, code: int, exc_info=None) -> None:
+    """End the run with `message` as the last line on stderr, and exit with `code`.
+
+    Workers may still be finishing a request when the run stops, and would log its
+    METRIC line: logging is switched off for every thread, and the handlers' locks are
+    taken (and kept until the process exits), so that a line another thread is writing
+    ends before this one and none can follow it."""
+    logging.disable(logging.CRITICAL)
+    handlers, logger = [], LOGGER
+    while logger is not None:
+        handlers += logger.handlers
+        logger = logger.parent if logger.propagate else None
+    for handler in handlers:
+        handler.acquire()
+    # Logger.handle skips the check that logging.disable switched off, for this line alone.
+    LOGGER.handle(LOGGER.makeRecord(LOGGER.name, logging.CRITICAL, "", 0, message, (), exc_info))
+    sys.exit(code)
 
 
 def _discard_stdout() -> None:

@@ -10,7 +10,7 @@ from tap_pendo.readers.windows import WindowCheckpoint
 from tap_pendo.run.resequencer import Resequencer
 from tap_pendo.streams import STREAMS, VISITORS
 
-from .test_windows import scope
+from .scopes import window_scope as scope
 
 
 def test_a_resequencer_writes_units_in_order_whatever_order_they_finish_in():

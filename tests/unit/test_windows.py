@@ -8,16 +8,13 @@ import pytest
 
 from tap_pendo.pendo.paging import PagingEnd
 from tap_pendo.readers.windows import WindowScope
-from tap_pendo.streams import STREAMS
+
+from .scopes import ms
+from .scopes import window_scope as scope
 
 ZONES = ["America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-
-
-def ms(text: str) -> int:
-    """`2026-11-01T10:00:00Z` as epoch ms."""
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def day_start(ms: int, tz: str) -> int:
@@ -25,23 +22,6 @@ def day_start(ms: int, tz: str) -> int:
     zone = ZoneInfo(tz)
     local = datetime.fromtimestamp(ms / 1000, zone)
     return int(datetime(local.year, local.month, local.day, tzinfo=zone).timestamp() * 1000)
-
-
-def scope(lower: str, upper: str, period="dayRange", stream="feature_events", **more):
-    defaults = dict(
-        stream=STREAMS[stream],
-        period=period,
-        lower_ms=ms(lower),
-        upper_ms=ms(upper),
-        start_ms=ms(lower),
-        end_ms=None,
-        position=None,
-        bookmark_ms=None,
-        sync_start_ms=ms(upper),
-        params=None,
-        record_limit=100,
-    )
-    return WindowScope(**{**defaults, **more})
 
 
 def walk(window_scope: WindowScope, tz: str, empty=lambda start: False, start_time=True):
