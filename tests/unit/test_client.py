@@ -292,12 +292,12 @@ def test_an_html_200_ends_the_run_at_once_naming_host_and_content_type(method, s
     assert "\n" not in message and sleeps == []
 
 
-def test_every_try_is_reported_to_the_observer_with_its_status(sleeps):
+def test_every_try_is_reported_to_the_observer_with_its_status(clock, sleeps):
     seen = []
     config = load_config(
         {"x_pendo_integration_key": KEY, "start_date": "2026-01-01T00:00:00Z", "api_url": URL}
     )
-    client = PendoClient(config, observe=lambda *args: seen.append(args))
+    client = PendoClient(config, observe=lambda *args: seen.append(args), clock=clock)
     with requests_mock.Mocker() as m:
         mock_json(m, "get", URL + "/x", [{"status_code": 503}, {"text": "[]"}])
         assert client.get_json("/x", "segments") == []
@@ -305,4 +305,5 @@ def test_every_try_is_reported_to_the_observer_with_its_status(sleeps):
         ("segments", 503),
         ("segments", 200),
     ]
-    assert all(seconds >= 0 for _, _, seconds in seen)
+    assert all(seconds == 0 for _, _, seconds in seen)  # the clock stands still
+    assert len(sleeps) == 1  # the backoff before the second try
