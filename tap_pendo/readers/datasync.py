@@ -29,7 +29,7 @@ from ..errors import StateError
 from ..pendo.paging import PageEnd
 from ..streams import PARTITIONS, PERIODS, StreamDef
 from ..timefmt import DAY_MS, ms_to_rfc3339
-from .base import PlanEntry, ReadContext, bookmark_value
+from .base import OfOneStream, PlanEntry, ReadContext, bookmark_value
 from .items import Spawn, UnitEnd
 
 LOGGER = singer.get_logger()
@@ -121,30 +121,12 @@ class DataSyncScope:
 
 
 @dataclass(frozen=True, eq=False)
-class ExportFile:
+class ExportFile(OfOneStream):
     """One Avro file of an export, read whole by one worker."""
 
     scope: DataSyncScope
     path: str
     extra: dict  # the columns added to every row: the export's counter (and app id)
-
-    state_at_end = True
-
-    @property
-    def kind(self) -> "DataSyncKind":
-        return DATASYNC
-
-    @property
-    def stream(self) -> str:
-        return self.scope.stream.name
-
-    @property
-    def streams(self) -> tuple:
-        return (self.stream,)
-
-    @property
-    def checkpointed_streams(self) -> tuple:
-        return self.streams
 
     def position_of(self, row: dict) -> None:
         """Rows go out in batches as they are read, but a file is claimed only whole."""
