@@ -27,7 +27,7 @@ from pathlib import Path
 from tests.fake_pendo.datasync import PRIMARY_KEYS, STREAMS
 
 from .resume import records_before_last_state
-from .tap import TapProcess, TapRun, run_tap
+from .tap import TapProcess, TapRun, run_tap, select
 
 __all__ = [
     "APP_FOLDER_STREAMS",
@@ -87,13 +87,7 @@ def datasync_config(url: str, storage_options: dict | None = None, **settings) -
 def select_datasync(catalog: dict, streams=STREAMS) -> dict:
     """A copy of `catalog` with the Data Sync `streams` selected, every field, and the
     other streams not."""
-    catalog = json.loads(json.dumps(catalog))
-    for entry in catalog["streams"]:
-        chosen = entry["tap_stream_id"] in streams
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = chosen
-    return catalog
+    return select(catalog, streams)
 
 
 # -- Pendo must not be asked --------------------------------------------------------
