@@ -1,9 +1,10 @@
 """The state file: checked before any request, read with older taps' keys.
 
 `{"currently_syncing": stream|null, "bookmarks": {stream: {key: value, ...}}}`.
-Besides the replication key, a stream's bookmark may hold where an interrupted
-run stopped (`window_start`, `after`, `run_started`, `visitor`); those are gone
-once the stream finishes.
+Besides the replication key, a stream's bookmark may hold the keyset position of its
+newest row (`newest`) and where an interrupted run stopped (`window_start`, `after`,
+`run_started`, `visitor`, `under_way`); the latter are gone once the stream finishes.
+What each holds is its reader kind's to check (docs/DATA-CONTRACT.md, State).
 """
 
 import copy
