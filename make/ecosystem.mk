@@ -40,13 +40,14 @@ ecosystem-venvs: $(ECO_STAMPS)
 # pins above is removed here, so a changed pin reinstalls that virtualenv.
 $(foreach n,$(ECO_NAMES),$(if $(filter-out $(file <$(ECO_VENVS)/$(n)/.installed),$(ECO_PKG_$(n))),$(shell rm -f $(ECO_VENVS)/$(n)/.installed)))
 
-# uv (from the tap's .venv) makes each virtualenv; its output goes to .venvs/NAME.log,
-# shown only when the install fails. Old targets import pkg_resources: setuptools<70.
+# uv (from the tap's .venv) makes each virtualenv, with bytecode compiled (see the
+# Makefile); its output goes to .venvs/NAME.log, shown only when the install fails. Old
+# targets import pkg_resources: setuptools<70.
 $(ECO_VENVS)/%/.installed: $(STAMP)
 	@echo "ecosystem: installing $(ECO_PKG_$*) into $(ECO_VENVS)/$*"
 	@rm -rf $(ECO_VENVS)/$* && mkdir -p $(ECO_VENVS)
 	@{ $(UV) venv -q --python $(PYTHON) $(ECO_VENVS)/$* && \
-	   $(UV) pip install --python $(ECO_VENVS)/$*/bin/python 'setuptools<70' wheel $(ECO_PKG_$*); \
+	   $(UV) pip install --compile-bytecode --python $(ECO_VENVS)/$*/bin/python 'setuptools<70' wheel $(ECO_PKG_$*); \
 	 } >$(ECO_VENVS)/$*.log 2>&1 || { cat $(ECO_VENVS)/$*.log; exit 1; }
 	@echo '$(ECO_PKG_$*)' >$@
 

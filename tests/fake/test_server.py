@@ -5,6 +5,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -430,6 +431,7 @@ class Recorder:
         self.seen = []
         self.done = []
         self.fault_for = fault_for
+        self.changed = threading.Condition()
 
     def arrived(self, request):
         self.seen.append(request)
@@ -438,7 +440,16 @@ class Recorder:
         return None
 
     def answered(self, request):
-        self.done.append(request.number)
+        # The server calls this after the answer is sent: the client may be on already.
+        with self.changed:
+            self.done.append(request.number)
+            self.changed.notify_all()
+
+    def wait_done(self, count: int) -> list:
+        """`done` once it holds `count` requests (a liveness bound, not a measure)."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.done) >= count, timeout=30)
+        return self.done
 
 
 def test_hooks_see_each_api_request_and_may_choose_its_fault(server):
@@ -454,7 +465,8 @@ def test_hooks_see_each_api_request_and_may_choose_its_fault(server):
         ("metadata", None, 3),
     ]
     assert recorder.seen[1].path == "/api/v1/visitor/v1/history"
-    assert recorder.done == faulty.done == [1, 2, 3]  # each answered once, control aside
+    # Each answered once, control aside.
+    assert recorder.wait_done(3) == faulty.wait_done(3) == [1, 2, 3]
     assert server.log.snapshot()["faults"]["5xx"] == 1
     server.hooks = ()
     assert get(server, "/api/v1/visitor/v1/history?starttime=0").status_code == 200
