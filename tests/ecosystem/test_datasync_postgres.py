@@ -37,6 +37,7 @@ from tests.support.datasync import (
     run_until,
     select_datasync,
 )
+from tests.support.records import assert_same_records
 from tests.support.tap import run_tap
 from tests.support.targets import REPO, pipe, quote_ident, tap_to_target, tool
 
@@ -120,24 +121,10 @@ def assert_rows_are_the_view(got_rows, columns, stream, fake, schema: dict, what
     expected_rows = fake.view(stream)
     assert expected_rows, f"{what}: Pendo's view is empty, so the test proves nothing"
 
-    def keyed(rows) -> dict:
-        out: dict = {}
-        for row in rows:
-            values = {c: normalize(row.get(c), props[c]) for c in columns}
-            out.setdefault(tuple(values[c] for c in key), []).append(values)
-        return out
+    def normalized(rows) -> list:
+        return [{c: normalize(row.get(c), props[c]) for c in columns} for row in rows]
 
-    got, expected = keyed(got_rows), keyed(expected_rows)
-    twice = [k for k, rows in got.items() if len(rows) > 1]
-    missing = [k for k in expected if k not in got]
-    extra = [k for k in got if k not in expected]
-    changed = [k for k in expected if k in got and got[k] != expected[k]]
-    assert not (twice or missing or extra or changed), (
-        f"{what}: {len(got_rows)} rows for {len(expected_rows)} in Pendo's view; "
-        f"{len(twice)} keys twice (e.g. {twice[:2]}), {len(missing)} missing (e.g. "
-        f"{missing[:2]}), {len(extra)} not in Pendo's view (e.g. {extra[:2]}), "
-        f"{len(changed)} with other values (e.g. {[(got[k], expected[k]) for k in changed[:1]]})"
-    )
+    assert_same_records(what, normalized(got_rows), normalized(expected_rows), key)
 
 
 def check_views(db, fake, schemas: dict, when: str) -> dict:
